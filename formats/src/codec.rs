@@ -1,0 +1,620 @@
+//! Compact encoding of one frame's events as a flat list of unsigned integers.
+//!
+//! Each event becomes `tag, dt, loc, operands...` where
+//! - `tag` is the [`EventKind`] discriminant (see [`Tag`]),
+//! - `dt` is the zigzag-encoded difference to the previous event's timestamp in the same
+//!   frame (the first event of a frame is relative to 0),
+//! - `loc` is 0 for "no location", otherwise location id + 1,
+//! - object ids are written as they are, and sequence-like operands (lock acquisition
+//!   numbers, message numbers, atomic versions, ...) as the zigzag difference to the
+//!   last sequence-like operand of the same object in this frame, found through a
+//!   16-slot direct-mapped cache (`object % 16`) that encoder and decoder keep alike.
+//!   A miss encodes the value relative to 0.
+//!
+//! MessagePack writes each integer in its smallest form (one byte below 128), so a
+//! typical event takes four to seven bytes.
+
+use crate::model::{Event, EventKind, MemOrder, ObjectId, RecvResult, TaskId};
+
+const CACHE_SLOTS: usize = 16;
+
+/// Zigzag-encodes a signed value so that small magnitudes stay small.
+#[inline]
+fn zigzag(v: i64) -> u64 {
+    ((v << 1) ^ (v >> 63)) as u64
+}
+
+#[inline]
+fn unzigzag(v: u64) -> i64 {
+    ((v >> 1) as i64) ^ -((v & 1) as i64)
+}
+
+#[derive(Debug, Clone)]
+struct SeqCache {
+    slots: [(ObjectId, u64); CACHE_SLOTS],
+}
+
+impl SeqCache {
+    fn new() -> Self {
+        SeqCache {
+            slots: [(u64::MAX, 0); CACHE_SLOTS],
+        }
+    }
+
+    #[inline]
+    fn base(&mut self, obj: ObjectId, value: u64) -> u64 {
+        let slot = &mut self.slots[(obj as usize) % CACHE_SLOTS];
+        let base = if slot.0 == obj { slot.1 } else { 0 };
+        *slot = (obj, value);
+        base
+    }
+}
+
+/// Encodes one task's events into the word list of a frame.
+///
+/// The recorder keeps one per thread and pushes events as they happen; [`FrameEncoder::take`]
+/// hands the words to the writer and starts a new frame.
+#[derive(Debug, Clone)]
+pub struct FrameEncoder {
+    words: Vec<u64>,
+    last_ts: u64,
+    events: usize,
+    cache: SeqCache,
+}
+
+impl Default for FrameEncoder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl FrameEncoder {
+    /// A new, empty frame.
+    pub fn new() -> Self {
+        Self::with_capacity(0)
+    }
+
+    /// A new, empty frame with room for `words` integers.
+    pub fn with_capacity(words: usize) -> Self {
+        FrameEncoder {
+            words: Vec::with_capacity(words),
+            last_ts: 0,
+            events: 0,
+            cache: SeqCache::new(),
+        }
+    }
+
+    /// Number of events pushed since the frame started.
+    pub fn len(&self) -> usize {
+        self.events
+    }
+
+    /// Whether no event was pushed since the frame started.
+    pub fn is_empty(&self) -> bool {
+        self.events == 0
+    }
+
+    /// Number of integers encoded so far.
+    pub fn word_len(&self) -> usize {
+        self.words.len()
+    }
+
+    /// Returns the encoded words and starts a new frame (keeping the allocation's capacity
+    /// for the next frame is up to the caller: pass a recycled vector to [`Self::restart`]).
+    pub fn take(&mut self) -> Vec<u64> {
+        let words = std::mem::take(&mut self.words);
+        self.restart(Vec::new());
+        words
+    }
+
+    /// Starts a new frame writing into `buf` (cleared first).
+    pub fn restart(&mut self, mut buf: Vec<u64>) {
+        buf.clear();
+        self.words = buf;
+        self.last_ts = 0;
+        self.events = 0;
+        self.cache = SeqCache::new();
+    }
+
+    #[inline]
+    fn seq(&mut self, obj: ObjectId, value: u64) {
+        let base = self.cache.base(obj, value);
+        self.words.push(obj);
+        self.words.push(zigzag(value.wrapping_sub(base) as i64));
+    }
+
+    /// Appends one event (its `task` field is implied by the frame and not written).
+    #[inline]
+    pub fn push(&mut self, ts: u64, loc: Option<u32>, kind: &EventKind) {
+        use EventKind::*;
+        let dt = ts.wrapping_sub(self.last_ts) as i64;
+        self.last_ts = ts;
+        self.events += 1;
+        self.words.push(Tag::of(kind) as u64);
+        self.words.push(zigzag(dt));
+        self.words.push(loc.map_or(0, |l| l as u64 + 1));
+        let w = &mut self.words;
+        match *kind {
+            TaskSpawn { child } | TaskJoin { child } => w.push(child as u64),
+            TaskStart | TaskEnd | Yield => {}
+            LockRequest { lock: o }
+            | MutexTryLockFailed { mutex: o }
+            | CondvarNotifyOne { condvar: o }
+            | CondvarNotifyAll { condvar: o }
+            | ChanMake { chan: o }
+            | OnceBegin { once: o }
+            | OnceEnd { once: o }
+            | OnceAlreadyDone { once: o }
+            | VarRead { var: o }
+            | VarWrite { var: o } => w.push(o),
+            MutexLock { mutex: o, seq }
+            | MutexUnlock { mutex: o, seq }
+            | RwReadLock { lock: o, seq }
+            | RwReadUnlock { lock: o, seq }
+            | RwWriteLock { lock: o, seq }
+            | RwWriteUnlock { lock: o, seq }
+            | ChanSendBegin { chan: o, seq }
+            | ChanSendEnd { chan: o, seq }
+            | ChanClose { chan: o, seq }
+            | WaitGroupWait { wg: o, seq }
+            | BarrierLeave { barrier: o, seq } => self.seq(o, seq),
+            CondvarWaitBegin { condvar, mutex } => {
+                w.push(condvar);
+                w.push(mutex);
+            }
+            CondvarWaitEnd {
+                condvar,
+                mutex,
+                timed_out,
+            } => {
+                w.push(condvar);
+                w.push(mutex);
+                w.push(timed_out as u64);
+            }
+            ChanRecv { chan, result } => match result {
+                RecvResult::Value { seq } => {
+                    w.push(0);
+                    self.seq(chan, seq);
+                }
+                RecvResult::Closed { closes } => {
+                    w.push(1);
+                    w.push(chan);
+                    w.push(closes);
+                }
+            },
+            WaitGroupAdd { wg, delta } => {
+                w.push(wg);
+                w.push(zigzag(delta));
+            }
+            WaitGroupDone {
+                wg: o,
+                seq,
+                zero: flag,
+            }
+            | BarrierArrive {
+                barrier: o,
+                seq,
+                last: flag,
+            } => {
+                w.push(flag as u64);
+                self.seq(o, seq);
+            }
+            AtomicLoad {
+                atomic,
+                order,
+                version,
+            }
+            | AtomicStore {
+                atomic,
+                order,
+                version,
+            }
+            | AtomicRmw {
+                atomic,
+                order,
+                version,
+            } => {
+                w.push(order.to_code());
+                self.seq(atomic, version);
+            }
+            SpanEnter { name, span } => {
+                w.push(name as u64);
+                w.push(span);
+            }
+            SpanExit { span } => w.push(span),
+            UserEvent { message } => w.push(message as u64),
+            Sleep { nanos } => w.push(nanos),
+        }
+    }
+}
+
+/// Why a frame's words could not be decoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodeError {
+    /// Index of the word where decoding failed.
+    pub word: usize,
+    /// What was wrong.
+    pub what: String,
+}
+
+/// Decodes the words of one frame back into events of task `task`.
+///
+/// Never panics, whatever the words: malformed input is a [`DecodeError`]. The events
+/// decoded before the error are kept in `out`.
+pub fn decode_events(task: TaskId, words: &[u64], out: &mut Vec<Event>) -> Result<(), DecodeError> {
+    let mut d = Decoder {
+        words,
+        pos: 0,
+        cache: SeqCache::new(),
+    };
+    let mut ts = 0u64;
+    while d.pos < words.len() {
+        let start = d.pos;
+        let tag = d.next("event tag")?;
+        let dt = unzigzag(d.next("timestamp delta")?);
+        let loc = d.next("location")?;
+        let loc = match loc {
+            0 => None,
+            l => Some(u32::try_from(l - 1).map_err(|_| d.err(start + 2, "location id above u32"))?),
+        };
+        ts = ts.wrapping_add(dt as u64);
+        let kind = d.kind(tag, start)?;
+        out.push(Event { task, ts, loc, kind });
+    }
+    Ok(())
+}
+
+struct Decoder<'a> {
+    words: &'a [u64],
+    pos: usize,
+    cache: SeqCache,
+}
+
+impl Decoder<'_> {
+    fn err(&self, word: usize, what: impl Into<String>) -> DecodeError {
+        DecodeError {
+            word,
+            what: what.into(),
+        }
+    }
+
+    fn next(&mut self, what: &str) -> Result<u64, DecodeError> {
+        match self.words.get(self.pos) {
+            Some(&w) => {
+                self.pos += 1;
+                Ok(w)
+            }
+            None => Err(self.err(self.pos, format!("frame ends inside an event: expected {what}"))),
+        }
+    }
+
+    fn task(&mut self) -> Result<TaskId, DecodeError> {
+        let at = self.pos;
+        let v = self.next("task id")?;
+        u32::try_from(v).map_err(|_| self.err(at, format!("task id {v} above u32")))
+    }
+
+    fn u32(&mut self, what: &str) -> Result<u32, DecodeError> {
+        let at = self.pos;
+        let v = self.next(what)?;
+        u32::try_from(v).map_err(|_| self.err(at, format!("{what} {v} above u32")))
+    }
+
+    fn flag(&mut self, what: &str) -> Result<bool, DecodeError> {
+        let at = self.pos;
+        match self.next(what)? {
+            0 => Ok(false),
+            1 => Ok(true),
+            v => Err(self.err(at, format!("{what} must be 0 or 1, found {v}"))),
+        }
+    }
+
+    fn seq(&mut self) -> Result<(ObjectId, u64), DecodeError> {
+        let obj = self.next("object id")?;
+        let delta = unzigzag(self.next("sequence number")?);
+        let base = self.cache.slots[(obj as usize) % CACHE_SLOTS];
+        let base = if base.0 == obj { base.1 } else { 0 };
+        let value = base.wrapping_add(delta as u64);
+        self.cache.base(obj, value);
+        Ok((obj, value))
+    }
+
+    fn order(&mut self) -> Result<MemOrder, DecodeError> {
+        let at = self.pos;
+        let code = self.next("memory ordering")?;
+        MemOrder::from_code(code).ok_or_else(|| self.err(at, format!("unknown memory ordering {code}")))
+    }
+
+    fn kind(&mut self, tag: u64, start: usize) -> Result<EventKind, DecodeError> {
+        use EventKind::*;
+        let Some(tag) = Tag::from_code(tag) else {
+            return Err(self.err(
+                start,
+                format!("unknown event tag {tag} (was the trace written by a newer hb?)"),
+            ));
+        };
+        Ok(match tag {
+            Tag::TaskSpawn => TaskSpawn { child: self.task()? },
+            Tag::TaskStart => TaskStart,
+            Tag::TaskEnd => TaskEnd,
+            Tag::TaskJoin => TaskJoin { child: self.task()? },
+            Tag::LockRequest => LockRequest {
+                lock: self.next("object id")?,
+            },
+            Tag::MutexLock => {
+                let (mutex, seq) = self.seq()?;
+                MutexLock { mutex, seq }
+            }
+            Tag::MutexUnlock => {
+                let (mutex, seq) = self.seq()?;
+                MutexUnlock { mutex, seq }
+            }
+            Tag::MutexTryLockFailed => MutexTryLockFailed {
+                mutex: self.next("object id")?,
+            },
+            Tag::RwReadLock => {
+                let (lock, seq) = self.seq()?;
+                RwReadLock { lock, seq }
+            }
+            Tag::RwReadUnlock => {
+                let (lock, seq) = self.seq()?;
+                RwReadUnlock { lock, seq }
+            }
+            Tag::RwWriteLock => {
+                let (lock, seq) = self.seq()?;
+                RwWriteLock { lock, seq }
+            }
+            Tag::RwWriteUnlock => {
+                let (lock, seq) = self.seq()?;
+                RwWriteUnlock { lock, seq }
+            }
+            Tag::CondvarWaitBegin => CondvarWaitBegin {
+                condvar: self.next("object id")?,
+                mutex: self.next("object id")?,
+            },
+            Tag::CondvarWaitEnd => CondvarWaitEnd {
+                condvar: self.next("object id")?,
+                mutex: self.next("object id")?,
+                timed_out: self.flag("timed-out flag")?,
+            },
+            Tag::CondvarNotifyOne => CondvarNotifyOne {
+                condvar: self.next("object id")?,
+            },
+            Tag::CondvarNotifyAll => CondvarNotifyAll {
+                condvar: self.next("object id")?,
+            },
+            Tag::ChanMake => ChanMake {
+                chan: self.next("object id")?,
+            },
+            Tag::ChanSendBegin => {
+                let (chan, seq) = self.seq()?;
+                ChanSendBegin { chan, seq }
+            }
+            Tag::ChanSendEnd => {
+                let (chan, seq) = self.seq()?;
+                ChanSendEnd { chan, seq }
+            }
+            Tag::ChanRecv => {
+                if self.flag("receive result")? {
+                    ChanRecv {
+                        chan: self.next("object id")?,
+                        result: RecvResult::Closed {
+                            closes: self.next("close count")?,
+                        },
+                    }
+                } else {
+                    let (chan, seq) = self.seq()?;
+                    ChanRecv {
+                        chan,
+                        result: RecvResult::Value { seq },
+                    }
+                }
+            }
+            Tag::ChanClose => {
+                let (chan, seq) = self.seq()?;
+                ChanClose { chan, seq }
+            }
+            Tag::OnceBegin => OnceBegin {
+                once: self.next("object id")?,
+            },
+            Tag::OnceEnd => OnceEnd {
+                once: self.next("object id")?,
+            },
+            Tag::OnceAlreadyDone => OnceAlreadyDone {
+                once: self.next("object id")?,
+            },
+            Tag::WaitGroupAdd => WaitGroupAdd {
+                wg: self.next("object id")?,
+                delta: unzigzag(self.next("delta")?),
+            },
+            Tag::WaitGroupDone => {
+                let zero = self.flag("zero flag")?;
+                let (wg, seq) = self.seq()?;
+                WaitGroupDone { wg, seq, zero }
+            }
+            Tag::WaitGroupWait => {
+                let (wg, seq) = self.seq()?;
+                WaitGroupWait { wg, seq }
+            }
+            Tag::BarrierArrive => {
+                let last = self.flag("last flag")?;
+                let (barrier, seq) = self.seq()?;
+                BarrierArrive { barrier, seq, last }
+            }
+            Tag::BarrierLeave => {
+                let (barrier, seq) = self.seq()?;
+                BarrierLeave { barrier, seq }
+            }
+            Tag::AtomicLoad | Tag::AtomicStore | Tag::AtomicRmw => {
+                let order = self.order()?;
+                let (atomic, version) = self.seq()?;
+                match tag {
+                    Tag::AtomicLoad => AtomicLoad {
+                        atomic,
+                        order,
+                        version,
+                    },
+                    Tag::AtomicStore => AtomicStore {
+                        atomic,
+                        order,
+                        version,
+                    },
+                    _ => AtomicRmw {
+                        atomic,
+                        order,
+                        version,
+                    },
+                }
+            }
+            Tag::VarRead => VarRead {
+                var: self.next("object id")?,
+            },
+            Tag::VarWrite => VarWrite {
+                var: self.next("object id")?,
+            },
+            Tag::SpanEnter => SpanEnter {
+                name: self.u32("string id")?,
+                span: self.next("span id")?,
+            },
+            Tag::SpanExit => SpanExit {
+                span: self.next("span id")?,
+            },
+            Tag::UserEvent => UserEvent {
+                message: self.u32("string id")?,
+            },
+            Tag::Sleep => Sleep {
+                nanos: self.next("duration")?,
+            },
+            Tag::Yield => Yield,
+        })
+    }
+}
+
+macro_rules! tags {
+    ($($name:ident = $code:literal),* $(,)?) => {
+        /// Wire tag of each [`EventKind`]; the numbers are part of the format and never reused.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        #[repr(u8)]
+        pub enum Tag {
+            $(
+                #[doc = concat!("Tag of [`EventKind::", stringify!($name), "`].")]
+                $name = $code,
+            )*
+        }
+
+        impl Tag {
+            /// The tag with this wire number, if there is one.
+            pub fn from_code(code: u64) -> Option<Tag> {
+                match code {
+                    $($code => Some(Tag::$name),)*
+                    _ => None,
+                }
+            }
+
+            /// The tag of an event kind.
+            #[inline]
+            pub fn of(kind: &EventKind) -> Tag {
+                match kind {
+                    $(EventKind::$name { .. } => Tag::$name,)*
+                }
+            }
+        }
+    };
+}
+
+tags! {
+    TaskSpawn = 0,
+    TaskStart = 1,
+    TaskEnd = 2,
+    TaskJoin = 3,
+    LockRequest = 4,
+    MutexLock = 5,
+    MutexUnlock = 6,
+    MutexTryLockFailed = 7,
+    RwReadLock = 8,
+    RwReadUnlock = 9,
+    RwWriteLock = 10,
+    RwWriteUnlock = 11,
+    CondvarWaitBegin = 12,
+    CondvarWaitEnd = 13,
+    CondvarNotifyOne = 14,
+    CondvarNotifyAll = 15,
+    ChanMake = 16,
+    ChanSendBegin = 17,
+    ChanSendEnd = 18,
+    ChanRecv = 19,
+    ChanClose = 20,
+    OnceBegin = 21,
+    OnceEnd = 22,
+    OnceAlreadyDone = 23,
+    WaitGroupAdd = 24,
+    WaitGroupDone = 25,
+    WaitGroupWait = 26,
+    BarrierArrive = 27,
+    BarrierLeave = 28,
+    AtomicLoad = 29,
+    AtomicStore = 30,
+    AtomicRmw = 31,
+    VarRead = 32,
+    VarWrite = 33,
+    SpanEnter = 34,
+    SpanExit = 35,
+    UserEvent = 36,
+    Sleep = 37,
+    Yield = 38,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zigzag_round_trips_extremes() {
+        for v in [0i64, 1, -1, 63, -64, i64::MAX, i64::MIN] {
+            assert_eq!(unzigzag(zigzag(v)), v);
+        }
+    }
+
+    #[test]
+    fn sequence_numbers_of_one_object_are_delta_encoded() {
+        let mut enc = FrameEncoder::new();
+        enc.push(
+            10,
+            Some(0),
+            &EventKind::MutexLock {
+                mutex: 3,
+                seq: 1_000_000,
+            },
+        );
+        enc.push(
+            20,
+            Some(0),
+            &EventKind::MutexUnlock {
+                mutex: 3,
+                seq: 1_000_000,
+            },
+        );
+        let words = enc.take();
+        // The unlock's sequence number is written as a zero delta.
+        assert_eq!(words[words.len() - 1], 0);
+        let mut out = Vec::new();
+        decode_events(7, &words, &mut out).unwrap();
+        assert_eq!(
+            out[1].kind,
+            EventKind::MutexUnlock {
+                mutex: 3,
+                seq: 1_000_000
+            }
+        );
+        assert_eq!(out[1].ts, 20);
+        assert_eq!(out[1].task, 7);
+    }
+
+    #[test]
+    fn unknown_tag_names_the_word() {
+        let mut out = Vec::new();
+        let err = decode_events(0, &[99, 0, 0], &mut out).unwrap_err();
+        assert_eq!(err.word, 0);
+        assert!(err.what.contains("unknown event tag 99"), "{}", err.what);
+    }
+}

@@ -1,0 +1,518 @@
+//! The binary container: magic, framing, checksums, streaming reader and writer.
+//!
+//! ```text
+//! file   := MAGIC frame*                  MAGIC = "HBTRACE\n"
+//! frame  := 0xF1 0xB7 version:u8 kind:u8 len:u32le crc:u32le payload[len]
+//! ```
+//! `crc` is the CRC-32 (IEEE) of `version, kind, len` and the payload, so a damaged
+//! length is caught too. The first frame has kind 0 and carries the [`Header`]; every
+//! later frame has kind 1 and carries a batch: the MessagePack (rmp-serde) encoding of
+//! `(task: Option<u32>, defs: [Def], words: [u64])`, where `words` are the events of
+//! `task` as described in [`crate::codec`]. A batch with no task carries definitions only.
+//!
+//! Frames are self-delimiting: a reader streams a trace of any length in memory bounded
+//! by the largest frame ([`MAX_FRAME_LEN`]), and after damage it resynchronizes on the
+//! next intact frame, reporting the byte offset where the damage starts.
+
+use std::io::{self, Read, Write};
+
+use crate::codec::{decode_events, FrameEncoder};
+use crate::error::{Error, ErrorKind};
+use crate::model::{Def, Event, Header, TaskId};
+
+/// The 8 bytes every hb trace starts with.
+pub const MAGIC: &[u8; 8] = b"HBTRACE\n";
+/// The 2 bytes every frame starts with.
+pub const FRAME_SYNC: [u8; 2] = [0xF1, 0xB7];
+/// Frame format version written by this crate.
+pub const FRAME_VERSION: u8 = 1;
+/// Frame kind: the trace header.
+pub const FRAME_HEADER: u8 = 0;
+/// Frame kind: a batch of definitions and one task's events.
+pub const FRAME_BATCH: u8 = 1;
+/// Largest payload a frame may have; a longer length field is treated as damage, so a
+/// corrupted length never makes a reader allocate more than this.
+pub const MAX_FRAME_LEN: u32 = 64 << 20;
+const FRAME_HEAD_LEN: usize = 12;
+
+/// Writes a trace: the magic and header, then frames.
+#[derive(Debug)]
+pub struct TraceWriter<W: Write> {
+    out: W,
+    offset: u64,
+    payload: Vec<u8>,
+}
+
+impl<W: Write> TraceWriter<W> {
+    /// Writes the magic and the header frame to `out`.
+    pub fn new(mut out: W, header: &Header) -> io::Result<Self> {
+        out.write_all(MAGIC)?;
+        let mut w = TraceWriter {
+            out,
+            offset: MAGIC.len() as u64,
+            payload: Vec::new(),
+        };
+        rmp_serde::encode::write(&mut w.payload, header).map_err(io::Error::other)?;
+        w.write_payload(FRAME_HEADER)?;
+        Ok(w)
+    }
+
+    /// Writes one batch: definitions and the encoded events of `task` (see
+    /// [`FrameEncoder`]). With `task` `None`, `words` must be empty.
+    pub fn write_batch(&mut self, task: Option<TaskId>, defs: &[Def], words: &[u64]) -> io::Result<()> {
+        debug_assert!(task.is_some() || words.is_empty());
+        rmp_serde::encode::write(&mut self.payload, &(task, defs, words)).map_err(io::Error::other)?;
+        self.write_payload(FRAME_BATCH)
+    }
+
+    /// Encodes and writes events that all belong to `task`.
+    pub fn write_events(&mut self, task: TaskId, defs: &[Def], events: &[Event]) -> io::Result<()> {
+        let mut enc = FrameEncoder::new();
+        for e in events {
+            debug_assert_eq!(e.task, task);
+            enc.push(e.ts, e.loc, &e.kind);
+        }
+        let words = enc.take();
+        self.write_batch(Some(task), defs, &words)
+    }
+
+    fn write_payload(&mut self, kind: u8) -> io::Result<()> {
+        let len = u32::try_from(self.payload.len())
+            .ok()
+            .filter(|&l| l <= MAX_FRAME_LEN)
+            .ok_or_else(|| io::Error::other("frame larger than MAX_FRAME_LEN: flush smaller batches"))?;
+        let mut head = [0u8; FRAME_HEAD_LEN];
+        head[..2].copy_from_slice(&FRAME_SYNC);
+        head[2] = FRAME_VERSION;
+        head[3] = kind;
+        head[4..8].copy_from_slice(&len.to_le_bytes());
+        let crc = frame_crc(&head[2..8], &self.payload);
+        head[8..12].copy_from_slice(&crc.to_le_bytes());
+        self.out.write_all(&head)?;
+        self.out.write_all(&self.payload)?;
+        self.offset += (FRAME_HEAD_LEN + self.payload.len()) as u64;
+        self.payload.clear();
+        Ok(())
+    }
+
+    /// Bytes written so far.
+    pub fn bytes_written(&self) -> u64 {
+        self.offset
+    }
+
+    /// Flushes the underlying writer.
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+
+    /// Flushes and returns the underlying writer.
+    pub fn into_inner(mut self) -> io::Result<W> {
+        self.out.flush()?;
+        Ok(self.out)
+    }
+}
+
+fn frame_crc(head: &[u8], payload: &[u8]) -> u32 {
+    let mut h = crc32fast::Hasher::new();
+    h.update(head);
+    h.update(payload);
+    h.finalize()
+}
+
+/// One decoded batch frame.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Frame {
+    /// Byte offset of the frame in the file.
+    pub offset: u64,
+    /// The task whose events these are (`None` for a definitions-only frame).
+    pub task: Option<TaskId>,
+    /// New definitions.
+    pub defs: Vec<Def>,
+    /// The events, in the task's program order.
+    pub events: Vec<Event>,
+}
+
+/// Streams the frames of a binary trace.
+///
+/// Iterating yields `Ok(frame)` for each intact frame and `Err(error)` for each damaged
+/// region (then goes on with the next intact frame), so a caller keeps everything that
+/// survived and can say what was lost.
+#[derive(Debug)]
+pub struct TraceReader<R: Read> {
+    src: Source<R>,
+    header: Header,
+    pending: Option<Error>,
+    done: bool,
+}
+
+impl<R: Read> TraceReader<R> {
+    /// Reads the magic and the header frame.
+    pub fn new(input: R) -> Result<Self, Error> {
+        let mut src = Source::new(input);
+        src.fill(MAGIC.len())?;
+        let avail = src.available();
+        if avail.is_empty() {
+            return Err(Error::at(ErrorKind::Empty, 0));
+        }
+        if avail.len() < MAGIC.len() || &avail[..MAGIC.len()] != MAGIC {
+            if MAGIC.starts_with(avail) {
+                return Err(Error::at(
+                    ErrorKind::Truncated {
+                        expected: "the magic number",
+                    },
+                    0,
+                ));
+            }
+            let n = avail.len().min(MAGIC.len());
+            return Err(Error::at(
+                ErrorKind::NotATrace {
+                    found: String::from_utf8_lossy(&avail[..n]).into_owned(),
+                },
+                0,
+            ));
+        }
+        src.consume(MAGIC.len());
+        let offset = src.offset;
+        let header = match read_frame(&mut src)? {
+            RawFrame::Ok {
+                kind: FRAME_HEADER,
+                payload,
+                ..
+            } => rmp_serde::from_slice::<Header>(&payload)
+                .map_err(|e| Error::at(ErrorKind::BadPayload(format!("header: {e}")), offset))?,
+            RawFrame::Ok { kind, .. } => {
+                return Err(Error::at(
+                    ErrorKind::BadPayload(format!("expected the header frame (kind 0), found kind {kind}")),
+                    offset,
+                ))
+            }
+            RawFrame::Unknown { version, .. } => {
+                return Err(Error::at(
+                    ErrorKind::UnsupportedVersion {
+                        major: version as u16,
+                        minor: 0,
+                    },
+                    offset,
+                ))
+            }
+            RawFrame::Eof => {
+                return Err(Error::at(
+                    ErrorKind::Truncated {
+                        expected: "the header frame",
+                    },
+                    offset,
+                ))
+            }
+        };
+        if header.version_major != crate::FORMAT_VERSION_MAJOR {
+            return Err(Error::at(
+                ErrorKind::UnsupportedVersion {
+                    major: header.version_major,
+                    minor: header.version_minor,
+                },
+                offset,
+            ));
+        }
+        Ok(TraceReader {
+            src,
+            header,
+            pending: None,
+            done: false,
+        })
+    }
+
+    /// The trace header.
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+
+    /// Bytes consumed so far.
+    pub fn offset(&self) -> u64 {
+        self.src.offset
+    }
+}
+
+impl<R: Read> Iterator for TraceReader<R> {
+    type Item = Result<Frame, Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if let Some(e) = self.pending.take() {
+            return Some(Err(e));
+        }
+        if self.done {
+            return None;
+        }
+        let offset = self.src.offset;
+        match read_frame(&mut self.src) {
+            Ok(RawFrame::Eof) => {
+                self.done = true;
+                None
+            }
+            Ok(RawFrame::Ok {
+                kind: FRAME_BATCH,
+                payload,
+                ..
+            }) => Some(decode_batch(offset, &payload).map(|(frame, err)| {
+                self.pending = err;
+                frame
+            })),
+            Ok(RawFrame::Ok { kind, payload, .. }) => Some(Err(Error::at(
+                ErrorKind::UnknownFrame {
+                    version: FRAME_VERSION,
+                    kind,
+                    len: payload.len() as u32,
+                },
+                offset,
+            ))),
+            Ok(RawFrame::Unknown { version, kind, len }) => Some(Err(Error::at(
+                ErrorKind::UnknownFrame { version, kind, len },
+                offset,
+            ))),
+            Err(e) => {
+                if matches!(e.kind(), ErrorKind::Truncated { .. } | ErrorKind::Io(_)) {
+                    self.done = true;
+                }
+                Some(Err(e))
+            }
+        }
+    }
+}
+
+/// Decodes a batch payload. A payload that decodes partly gives the frame with the events
+/// before the problem, plus the error.
+fn decode_batch(offset: u64, payload: &[u8]) -> Result<(Frame, Option<Error>), Error> {
+    let (task, defs, words): (Option<TaskId>, Vec<Def>, Vec<u64>) = rmp_serde::from_slice(payload)
+        .map_err(|e| Error::at(ErrorKind::BadPayload(format!("batch: {e}")), offset))?;
+    let mut events = Vec::new();
+    let mut err = None;
+    match task {
+        Some(task) => {
+            if let Err(e) = decode_events(task, &words, &mut events) {
+                err = Some(Error::at(
+                    ErrorKind::BadPayload(format!(
+                        "event word {} of task {task}: {}; {} events before it kept",
+                        e.word,
+                        e.what,
+                        events.len()
+                    )),
+                    offset,
+                ));
+            }
+        }
+        None if !words.is_empty() => {
+            err = Some(Error::at(
+                ErrorKind::BadPayload(format!(
+                    "{} event words in a frame without a task, ignored",
+                    words.len()
+                )),
+                offset,
+            ));
+        }
+        None => {}
+    }
+    Ok((
+        Frame {
+            offset,
+            task,
+            defs,
+            events,
+        },
+        err,
+    ))
+}
+
+enum RawFrame {
+    Ok { kind: u8, payload: Vec<u8> },
+    Unknown { version: u8, kind: u8, len: u32 },
+    Eof,
+}
+
+/// Reads one frame at the current position. On damage, skips to the next intact frame
+/// and returns the error describing the damaged range.
+fn read_frame<R: Read>(src: &mut Source<R>) -> Result<RawFrame, Error> {
+    let start = src.offset;
+    src.fill(FRAME_HEAD_LEN)?;
+    let avail = src.available();
+    if avail.is_empty() {
+        return Ok(RawFrame::Eof);
+    }
+    if avail.len() < FRAME_HEAD_LEN {
+        if avail.len() < 2 || avail[..2] == FRAME_SYNC {
+            let n = avail.len();
+            src.consume(n);
+            return Err(Error::at(
+                ErrorKind::Truncated {
+                    expected: "a frame header",
+                },
+                start,
+            ));
+        }
+        return Err(resync(src, start, "the bytes are not a frame header".into()));
+    }
+    let head: [u8; FRAME_HEAD_LEN] = avail[..FRAME_HEAD_LEN].try_into().expect("length checked");
+    if head[..2] != FRAME_SYNC {
+        return Err(resync(
+            src,
+            start,
+            format!("expected a frame start, found {:#04x} {:#04x}", head[0], head[1]),
+        ));
+    }
+    let (version, kind) = (head[2], head[3]);
+    let len = u32::from_le_bytes(head[4..8].try_into().expect("4 bytes"));
+    let stored = u32::from_le_bytes(head[8..12].try_into().expect("4 bytes"));
+    if len > MAX_FRAME_LEN {
+        return Err(resync(
+            src,
+            start,
+            format!("frame length {len} exceeds the maximum {MAX_FRAME_LEN}"),
+        ));
+    }
+    let total = FRAME_HEAD_LEN + len as usize;
+    src.fill(total)?;
+    let avail = src.available();
+    if avail.len() < total {
+        let n = avail.len();
+        // A frame cut short by the end of the file: the writer was killed mid-frame.
+        if n > FRAME_HEAD_LEN && matches!(scan(&avail[1..]), Scan::Found(_)) {
+            return Err(resync(src, start, "frame cut short by the next frame".into()));
+        }
+        src.consume(n);
+        return Err(Error::at(ErrorKind::Truncated { expected: "a frame" }, start));
+    }
+    let computed = frame_crc(&head[2..8], &avail[FRAME_HEAD_LEN..total]);
+    if computed != stored {
+        return Err(resync(
+            src,
+            start,
+            ErrorKind::BadChecksum { stored, computed }.to_string(),
+        ));
+    }
+    let payload = avail[FRAME_HEAD_LEN..total].to_vec();
+    src.consume(total);
+    if version != FRAME_VERSION || kind > FRAME_BATCH {
+        return Ok(RawFrame::Unknown { version, kind, len });
+    }
+    Ok(RawFrame::Ok { kind, payload })
+}
+
+/// Skips from `start` to the next intact frame (or the end of input) and describes the
+/// skipped range.
+fn resync<R: Read>(src: &mut Source<R>, start: u64, what: String) -> Error {
+    src.consume(1);
+    let mut skipped = 1u64;
+    loop {
+        // At most one maximal frame is buffered, so memory stays bounded.
+        if src.fill(FRAME_HEAD_LEN + MAX_FRAME_LEN as usize).is_err() {
+            break;
+        }
+        let avail = src.available();
+        if avail.is_empty() {
+            break;
+        }
+        let n = match scan(avail) {
+            Scan::Found(at) => {
+                src.consume(at);
+                skipped += at as u64;
+                break;
+            }
+            // A plausible frame start whose end is not buffered yet: buffer from there.
+            Scan::Partial(at) if at > 0 => at,
+            // A plausible start at 0 that cannot complete: the input ends inside it.
+            Scan::Partial(_) => 1,
+            Scan::None if src.at_eof() => avail.len(),
+            // Keep the last bytes: a frame start may straddle the buffer end.
+            Scan::None => avail.len().saturating_sub(FRAME_HEAD_LEN - 1).max(1),
+        };
+        src.consume(n);
+        skipped += n as u64;
+    }
+    Error::at(ErrorKind::Damaged { what, skipped }, start)
+}
+
+enum Scan {
+    Found(usize),
+    Partial(usize),
+    None,
+}
+
+/// Finds the first intact frame in `buf` (whole frame present, checksum right), or the
+/// first plausible frame start that runs past the end of `buf`.
+fn scan(buf: &[u8]) -> Scan {
+    let mut i = 0;
+    while i + FRAME_HEAD_LEN <= buf.len() {
+        if buf[i..i + 2] == FRAME_SYNC {
+            let len = u32::from_le_bytes(buf[i + 4..i + 8].try_into().expect("4 bytes"));
+            let stored = u32::from_le_bytes(buf[i + 8..i + 12].try_into().expect("4 bytes"));
+            let end = i + FRAME_HEAD_LEN + len as usize;
+            if len <= MAX_FRAME_LEN {
+                if end > buf.len() {
+                    return Scan::Partial(i);
+                }
+                if frame_crc(&buf[i + 2..i + 8], &buf[i + FRAME_HEAD_LEN..end]) == stored {
+                    return Scan::Found(i);
+                }
+            }
+        }
+        i += 1;
+    }
+    Scan::None
+}
+
+/// A growable read buffer over a `Read`, tracking the absolute offset.
+#[derive(Debug)]
+struct Source<R> {
+    input: R,
+    buf: Vec<u8>,
+    pos: usize,
+    offset: u64,
+    eof: bool,
+}
+
+impl<R: Read> Source<R> {
+    fn new(input: R) -> Self {
+        Source {
+            input,
+            buf: Vec::new(),
+            pos: 0,
+            offset: 0,
+            eof: false,
+        }
+    }
+
+    fn available(&self) -> &[u8] {
+        &self.buf[self.pos..]
+    }
+
+    fn at_eof(&self) -> bool {
+        self.eof
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.pos += n;
+        self.offset += n as u64;
+    }
+
+    /// Makes at least `n` bytes available unless the input ends first.
+    fn fill(&mut self, n: usize) -> Result<(), Error> {
+        if self.buf.len() - self.pos >= n || self.eof {
+            return Ok(());
+        }
+        if self.pos > 0 {
+            self.buf.drain(..self.pos);
+            self.pos = 0;
+        }
+        let mut chunk = [0u8; 64 * 1024];
+        while self.buf.len() < n {
+            match self.input.read(&mut chunk) {
+                Ok(0) => {
+                    self.eof = true;
+                    break;
+                }
+                Ok(k) => self.buf.extend_from_slice(&chunk[..k]),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(Error::at(ErrorKind::Io(e), self.offset)),
+            }
+        }
+        Ok(())
+    }
+}
