@@ -1,0 +1,1505 @@
+//! The happens-before engine: a topological merge of per-task event streams driven by
+//! the recorded per-object sequence numbers, vector clocks, and race detection.
+//!
+//! # The merge
+//! Each task has a queue of events not yet processed (in program order). A task is
+//! *runnable* when its first queued event's dependency (the spawn before a child's first
+//! event, the release a lock waits for, the send a receive names, ...) has been processed;
+//! otherwise it waits on a key (the object or the task it needs) and is woken when an event
+//! on that key is processed. Among runnable tasks the one whose next event has the smallest
+//! timestamp goes first (timestamps only break ties; they never make an edge). When nothing
+//! is runnable and the input is exhausted, or more than [`Options::max_pending`] events wait,
+//! the oldest blocked event is forced through with a [`Diagnostic`].
+//!
+//! # Clocks
+//! Task `t`'s own entry counts its synchronization steps: every synchronization event is
+//! processed at the current step and then the step is incremented. A stored release clock
+//! is a copy of the task's clock at the release; an acquire joins it. Accesses do not move
+//! the clock, so an access is an epoch `(task, step)` (FastTrack), and `a` happens before
+//! `b` iff `a.step <= clock_of_b[a.task]`.
+//!
+//! # Races
+//! Per variable the engine keeps, for every (task, location, kind), the latest access
+//! (an epoch plus what is needed to report it). Each access is compared with all of them:
+//! an earlier access `a` racing with `b` implies the latest access of `a`'s
+//! (task, location, kind) races with `b` too (it is later in `a`'s program order and was
+//! processed before `b`), so every racing location pair is found, however far apart. A
+//! record ordered before a newer access of another task at the same (location, kind) is
+//! dropped, by the same argument, so records stay bounded by the accesses that are
+//! mutually concurrent, not by the number of tasks that ever touched the variable.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque};
+use std::rc::Rc;
+
+use hb_format::{Def, Event, EventKind, LocId, ObjectId, ObjectKind, RecvResult, Symbols, TaskId};
+
+use crate::lockorder::LockOrder;
+use crate::types::*;
+use crate::vc::Clocks;
+
+/// What a blocked task waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Key {
+    Obj(ObjectId),
+    Task(usize),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sched {
+    Idle,
+    Queued,
+    Blocked,
+}
+
+/// A lock the task holds.
+#[derive(Debug, Clone)]
+pub(crate) struct Held {
+    pub(crate) obj: ObjectId,
+    pub(crate) mode: LockMode,
+    pub(crate) seq: u64,
+    pub(crate) depth: u32,
+    #[allow(dead_code)] // Read by the lock-order analysis.
+    pub(crate) site: Site,
+}
+
+#[derive(Debug)]
+struct TaskState {
+    id: TaskId,
+    queue: VecDeque<(EventRef, Event)>,
+    sched: Sched,
+    clocks: Clocks,
+    started: bool,
+    ended: bool,
+    has_parent: bool,
+    spawn: Option<(Clocks, Site)>,
+    end: Option<(Clocks, Site)>,
+    last: Option<Site>,
+    held: Vec<Held>,
+    /// The last synchronizations, most recent first.
+    syncs: VecDeque<SyncOp>,
+    /// `syncs` frozen for the access records, rebuilt after each new synchronization.
+    snap: Option<Rc<[SyncOp]>>,
+    /// A diagnostic about events after the end was already given.
+    after_end_reported: bool,
+}
+
+impl TaskState {
+    fn step(&self, ix: usize) -> u64 {
+        self.clocks.hb.get(ix)
+    }
+}
+
+/// A stored release: the clocks and the event that made them.
+#[derive(Debug, Clone, Default)]
+struct Rel {
+    clocks: Clocks,
+    site: Option<Site>,
+    /// Every source event (only with `collect_edges`; else just the last, in `site`).
+    srcs: Vec<Site>,
+}
+
+impl Rel {
+    fn add(&mut self, clocks: &Clocks, site: Site, collect: bool) {
+        self.clocks.join(clocks);
+        self.site = Some(site);
+        if collect {
+            self.srcs.push(site);
+        }
+    }
+
+    fn sources(&self) -> Vec<Site> {
+        if self.srcs.is_empty() {
+            self.site.into_iter().collect()
+        } else {
+            self.srcs.clone()
+        }
+    }
+
+    fn reset(&mut self) {
+        self.clocks.clear();
+        self.site = None;
+        self.srcs.clear();
+    }
+}
+
+#[derive(Debug, Default)]
+struct MutexSt {
+    acquired: u64,
+    holder: Option<usize>,
+    released: u64,
+    rel: Rel,
+    rel_task: Option<usize>,
+}
+
+#[derive(Debug, Default)]
+struct RwSt {
+    acquired: u64,
+    writer: Option<(u64, usize)>,
+    readers: u64,
+    /// Release of the last write acquisition.
+    wrel: Rel,
+    /// Releases of the reads since the last write acquisition.
+    rrel: Rel,
+}
+
+#[derive(Debug, Default)]
+struct ChanSt {
+    cap: Option<u64>,
+    msgs: HashMap<u64, (Clocks, Site)>,
+    recvs: HashMap<u64, (Clocks, Site)>,
+    closes: BTreeMap<u64, (Clocks, Site)>,
+}
+
+#[derive(Debug, Default)]
+struct PhaseSt {
+    count: u64,
+    acc: Rel,
+    snaps: HashMap<u64, Rel>,
+}
+
+#[derive(Debug)]
+struct Version {
+    rel: Option<Rc<(Clocks, Site)>>,
+}
+
+#[derive(Debug, Default)]
+struct AtomicSt {
+    versions: BTreeMap<u64, Version>,
+    forgotten: u64,
+}
+
+#[derive(Debug)]
+enum Obj {
+    Mutex(MutexSt),
+    Rw(RwSt),
+    Chan(ChanSt),
+    Once(Option<(Clocks, Site)>),
+    Wg(PhaseSt),
+    Barrier(PhaseSt),
+    Atomic(AtomicSt),
+}
+
+/// The latest access of one (task, location, kind) to a variable.
+#[derive(Debug, Clone)]
+struct Rec {
+    task: u32,
+    loc: u32,
+    kind: AccessKind,
+    step: u64,
+    event: EventRef,
+    ts: u64,
+    syncs: Option<Rc<[SyncOp]>>,
+}
+
+const NO_LOC: u32 = u32::MAX;
+
+fn loc_key(loc: Option<LocId>) -> u32 {
+    loc.unwrap_or(NO_LOC)
+}
+
+fn loc_of(key: u32) -> Option<LocId> {
+    (key != NO_LOC).then_some(key)
+}
+
+/// The engine. Feed definitions and events with [`Engine::define`] and [`Engine::push`],
+/// call [`Engine::pump`] now and then, and [`Engine::finish`] at the end.
+#[derive(Debug)]
+pub(crate) struct Engine {
+    opts: Options,
+    pub(crate) symbols: Symbols,
+    tasks: Vec<TaskState>,
+    task_ix: HashMap<TaskId, usize>,
+    objs: HashMap<ObjectId, Obj>,
+    vars: HashMap<ObjectId, Vec<Rec>>,
+    heap: BinaryHeap<Reverse<(u64, EventRef, usize)>>,
+    waiters: HashMap<Key, Vec<usize>>,
+    pending: usize,
+    next_ref: EventRef,
+    races: Vec<Race>,
+    race_ix: HashMap<(ObjectId, u32, u32), usize>,
+    diags: Vec<Diagnostic>,
+    edges: Vec<HbEdge>,
+    stats: Stats,
+    lock_order: Option<LockOrder>,
+    track_nl: bool,
+}
+
+/// The outcome of trying an event.
+enum Try {
+    Ready,
+    Wait(Key),
+}
+
+impl Engine {
+    pub(crate) fn new(opts: &Options) -> Self {
+        Engine {
+            opts: opts.clone(),
+            symbols: Symbols::default(),
+            tasks: Vec::new(),
+            task_ix: HashMap::new(),
+            objs: HashMap::new(),
+            vars: HashMap::new(),
+            heap: BinaryHeap::new(),
+            waiters: HashMap::new(),
+            pending: 0,
+            next_ref: 0,
+            races: Vec::new(),
+            race_ix: HashMap::new(),
+            diags: Vec::new(),
+            edges: Vec::new(),
+            stats: Stats::default(),
+            lock_order: opts.lock_cycles.then(|| LockOrder::new(opts)),
+            track_nl: opts.lock_cycles,
+        }
+    }
+
+    /// Records a definition.
+    pub(crate) fn define(&mut self, def: &Def) {
+        self.symbols.apply(def);
+        if let Def::Task { id, parent, .. } = def {
+            let ix = self.task(*id);
+            self.tasks[ix].has_parent = parent.is_some();
+        }
+    }
+
+    fn task(&mut self, id: TaskId) -> usize {
+        if let Some(&ix) = self.task_ix.get(&id) {
+            return ix;
+        }
+        let ix = self.tasks.len();
+        let mut clocks = Clocks::default();
+        clocks.hb.set(ix, 1);
+        if self.track_nl {
+            clocks.nl.set(ix, 1);
+        }
+        self.tasks.push(TaskState {
+            id,
+            queue: VecDeque::new(),
+            sched: Sched::Idle,
+            clocks,
+            started: false,
+            ended: false,
+            has_parent: false,
+            spawn: None,
+            end: None,
+            last: None,
+            held: Vec::new(),
+            syncs: VecDeque::new(),
+            snap: None,
+            after_end_reported: false,
+        });
+        self.task_ix.insert(id, ix);
+        ix
+    }
+
+    /// Events waiting in the merge.
+    pub(crate) fn pending(&self) -> usize {
+        self.pending
+    }
+
+    /// Events given so far.
+    pub(crate) fn events_seen(&self) -> u64 {
+        self.next_ref
+    }
+
+    /// Adds the next event in file order.
+    pub(crate) fn push(&mut self, ev: Event) {
+        let r = self.next_ref;
+        self.next_ref += 1;
+        let ix = self.task(ev.task);
+        let t = &mut self.tasks[ix];
+        let ts = ev.ts;
+        t.queue.push_back((r, ev));
+        self.pending += 1;
+        if self.pending as u64 > self.stats.max_pending {
+            self.stats.max_pending = self.pending as u64;
+        }
+        if t.sched == Sched::Idle {
+            t.sched = Sched::Queued;
+            self.heap.push(Reverse((ts, r, ix)));
+        }
+    }
+
+    /// Processes every event that can be processed now. When more than
+    /// [`Options::max_pending`] events wait blocked, forces the oldest through.
+    pub(crate) fn pump(&mut self) {
+        loop {
+            self.run();
+            if self.pending <= self.opts.max_pending || !self.force_oldest() {
+                break;
+            }
+        }
+    }
+
+    /// Processes everything left, forcing blocked events through, and returns the result.
+    pub(crate) fn finish(mut self, lost: Vec<String>, program: String) -> Analysis {
+        loop {
+            self.run();
+            if self.pending == 0 || !self.force_oldest() {
+                break;
+            }
+        }
+        self.stats.tasks = self.tasks.len() as u64;
+        let mut races = std::mem::take(&mut self.races);
+        races.sort_by(|a, b| {
+            (a.var, a.first.event, a.second.event).cmp(&(b.var, b.first.event, b.second.event))
+        });
+        self.stats.race_pairs = races.iter().map(|r| r.count).sum();
+        let mut diags = std::mem::take(&mut self.diags);
+        diags.sort();
+        diags.dedup();
+        let cycles = match self.lock_order.take() {
+            Some(lo) => lo.cycles(&mut self.stats),
+            None => Vec::new(),
+        };
+        Analysis {
+            races,
+            cycles,
+            diagnostics: diags,
+            edges: std::mem::take(&mut self.edges),
+            stats: std::mem::take(&mut self.stats),
+            lost,
+            symbols: std::mem::take(&mut self.symbols),
+            program,
+        }
+    }
+
+    fn run(&mut self) {
+        while let Some(Reverse((_, _, ix))) = self.heap.pop() {
+            self.tasks[ix].sched = Sched::Idle;
+            let mut limit = self.heap.peek().map(|Reverse((ts, r, _))| (*ts, *r));
+            while let Some((r, ev)) = self.tasks[ix].queue.front() {
+                let (r, ev) = (*r, ev.clone());
+                if let Some(l) = limit {
+                    if (ev.ts, r) > l {
+                        self.tasks[ix].sched = Sched::Queued;
+                        self.heap.push(Reverse((ev.ts, r, ix)));
+                        break;
+                    }
+                }
+                match self.check(ix, &ev) {
+                    Try::Wait(key) => {
+                        self.tasks[ix].sched = Sched::Blocked;
+                        self.waiters.entry(key).or_default().push(ix);
+                        break;
+                    }
+                    Try::Ready => {
+                        self.tasks[ix].queue.pop_front();
+                        self.pending -= 1;
+                        if let Some(key) = self.process(ix, r, &ev) {
+                            if self.wake(key) {
+                                limit = self.heap.peek().map(|Reverse((ts, r, _))| (*ts, *r));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Makes the tasks blocked on `key` runnable again; returns whether there were any.
+    fn wake(&mut self, key: Key) -> bool {
+        let Some(list) = self.waiters.remove(&key) else {
+            return false;
+        };
+        let mut any = false;
+        for ix in list {
+            let t = &mut self.tasks[ix];
+            if t.sched == Sched::Blocked {
+                if let Some((r, ev)) = t.queue.front() {
+                    t.sched = Sched::Queued;
+                    self.heap.push(Reverse((ev.ts, *r, ix)));
+                    any = true;
+                }
+            }
+        }
+        any
+    }
+
+    /// Forces the oldest blocked event through; returns false when nothing is blocked.
+    fn force_oldest(&mut self) -> bool {
+        let mut best: Option<(u64, EventRef, usize)> = None;
+        for (ix, t) in self.tasks.iter().enumerate() {
+            if t.sched == Sched::Blocked {
+                if let Some((r, ev)) = t.queue.front() {
+                    let k = (ev.ts, *r, ix);
+                    if best.is_none_or(|b| k < b) {
+                        best = Some(k);
+                    }
+                }
+            }
+        }
+        let Some((_, r, ix)) = best else {
+            return false;
+        };
+        let (_, ev) = self.tasks[ix]
+            .queue
+            .pop_front()
+            .expect("blocked task has a queued event");
+        self.pending -= 1;
+        self.stats.forced += 1;
+        self.tasks[ix].sched = Sched::Idle;
+        if let Some(key) = self.process(ix, r, &ev) {
+            self.wake(key);
+        }
+        let t = &mut self.tasks[ix];
+        if t.sched == Sched::Idle {
+            if let Some((r, ev)) = t.queue.front() {
+                t.sched = Sched::Queued;
+                self.heap.push(Reverse((ev.ts, *r, ix)));
+            }
+        }
+        true
+    }
+
+    fn diag(&mut self, event: Option<EventRef>, message: String) {
+        self.diags.push(Diagnostic { event, message });
+    }
+
+    fn site(&self, ix: usize, r: EventRef, ev: &Event) -> Site {
+        let _ = ix;
+        Site {
+            event: r,
+            task: ev.task,
+            loc: ev.loc,
+            ts: ev.ts,
+        }
+    }
+
+    fn obj_kind(&self, id: ObjectId) -> Option<ObjectKind> {
+        self.symbols.object(id).map(|o| o.kind)
+    }
+
+    fn obj(&mut self, id: ObjectId, make: fn(&Engine, ObjectId) -> Obj) -> &mut Obj {
+        if !self.objs.contains_key(&id) {
+            let o = make(self, id);
+            self.objs.insert(id, o);
+        }
+        self.objs.get_mut(&id).expect("just inserted")
+    }
+
+    /// Whether the task's next event can be processed now.
+    fn check(&self, ix: usize, ev: &Event) -> Try {
+        let t = &self.tasks[ix];
+        if !t.started && t.has_parent && t.spawn.is_none() && ev.kind != EventKind::TaskStart {
+            return Try::Wait(Key::Task(ix));
+        }
+        use EventKind::*;
+        match ev.kind {
+            TaskJoin { child } => match self.task_ix.get(&child) {
+                Some(&c) if self.tasks[c].end.is_some() => Try::Ready,
+                Some(&c) => Try::Wait(Key::Task(c)),
+                None => Try::Wait(Key::Task(usize::MAX)),
+            },
+            MutexLock { mutex, seq } => {
+                if t.held.iter().any(|h| h.obj == mutex && h.seq == seq) {
+                    return Try::Ready;
+                }
+                match self.objs.get(&mutex) {
+                    Some(Obj::Mutex(m)) => {
+                        if seq <= m.acquired || (seq == m.acquired + 1 && m.holder.is_none()) {
+                            Try::Ready
+                        } else {
+                            Try::Wait(Key::Obj(mutex))
+                        }
+                    }
+                    Some(_) => Try::Ready,
+                    None if seq <= 1 => Try::Ready,
+                    None => Try::Wait(Key::Obj(mutex)),
+                }
+            }
+            RwReadLock { lock, seq } | RwWriteLock { lock, seq } => {
+                let write = matches!(ev.kind, RwWriteLock { .. });
+                match self.objs.get(&lock) {
+                    Some(Obj::Rw(rw)) => {
+                        let ok = seq <= rw.acquired
+                            || (seq == rw.acquired + 1 && rw.writer.is_none() && (!write || rw.readers == 0));
+                        if ok {
+                            Try::Ready
+                        } else {
+                            Try::Wait(Key::Obj(lock))
+                        }
+                    }
+                    Some(_) => Try::Ready,
+                    None if seq <= 1 => Try::Ready,
+                    None => Try::Wait(Key::Obj(lock)),
+                }
+            }
+            ChanSendEnd { chan, seq } => {
+                let cap = match self.objs.get(&chan) {
+                    Some(Obj::Chan(c)) => c.cap,
+                    Some(_) => return Try::Ready,
+                    None => self.chan_cap(chan),
+                };
+                match cap {
+                    Some(c) if seq > c => match self.objs.get(&chan) {
+                        Some(Obj::Chan(ch)) if ch.recvs.contains_key(&(seq - c)) => Try::Ready,
+                        _ => Try::Wait(Key::Obj(chan)),
+                    },
+                    _ => Try::Ready,
+                }
+            }
+            ChanRecv { chan, result } => match (self.objs.get(&chan), result) {
+                (Some(Obj::Chan(ch)), RecvResult::Value { seq }) if ch.msgs.contains_key(&seq) => Try::Ready,
+                (Some(Obj::Chan(ch)), RecvResult::Closed { closes }) if ch.closes.len() as u64 >= closes => {
+                    Try::Ready
+                }
+                (Some(Obj::Chan(_)) | None, _) => Try::Wait(Key::Obj(chan)),
+                _ => Try::Ready,
+            },
+            OnceAlreadyDone { once } => match self.objs.get(&once) {
+                Some(Obj::Once(Some(_))) => Try::Ready,
+                Some(Obj::Once(None)) | None => Try::Wait(Key::Obj(once)),
+                _ => Try::Ready,
+            },
+            WaitGroupDone { wg: obj, seq, .. }
+            | BarrierArrive {
+                barrier: obj, seq, ..
+            } => match self.objs.get(&obj) {
+                Some(Obj::Wg(p) | Obj::Barrier(p)) if seq > p.count + 1 => Try::Wait(Key::Obj(obj)),
+                None if seq > 1 => Try::Wait(Key::Obj(obj)),
+                _ => Try::Ready,
+            },
+            WaitGroupWait { wg: obj, seq } | BarrierLeave { barrier: obj, seq } => {
+                if seq == 0 {
+                    return Try::Ready;
+                }
+                match self.objs.get(&obj) {
+                    Some(Obj::Wg(p) | Obj::Barrier(p)) if p.snaps.contains_key(&seq) => Try::Ready,
+                    Some(Obj::Wg(_) | Obj::Barrier(_)) | None => Try::Wait(Key::Obj(obj)),
+                    _ => Try::Ready,
+                }
+            }
+            AtomicLoad {
+                atomic,
+                order,
+                version,
+            } => {
+                if version == 0 || !order.is_acquire() {
+                    return Try::Ready;
+                }
+                self.check_version(atomic, version)
+            }
+            AtomicRmw { atomic, version, .. } => {
+                if version <= 1 {
+                    return Try::Ready;
+                }
+                self.check_version(atomic, version - 1)
+            }
+            _ => Try::Ready,
+        }
+    }
+
+    fn check_version(&self, atomic: ObjectId, version: u64) -> Try {
+        match self.objs.get(&atomic) {
+            Some(Obj::Atomic(a)) if a.versions.contains_key(&version) || version <= a.forgotten => Try::Ready,
+            Some(Obj::Atomic(_)) | None => Try::Wait(Key::Obj(atomic)),
+            _ => Try::Ready,
+        }
+    }
+
+    fn chan_cap(&self, chan: ObjectId) -> Option<u64> {
+        match self.obj_kind(chan) {
+            Some(ObjectKind::Channel { capacity }) => capacity,
+            _ => None,
+        }
+    }
+
+    /// Joins `src` into the task's clocks (the hb clock only for lock edges), records the
+    /// synchronization for explanations and the edges when collected.
+    #[allow(clippy::too_many_arguments)]
+    fn acquire(
+        &mut self,
+        ix: usize,
+        kind: EdgeKind,
+        object: Option<ObjectId>,
+        at: Site,
+        src: &Clocks,
+        partners: &[Site],
+    ) {
+        let t = &mut self.tasks[ix];
+        t.clocks.hb.join(&src.hb);
+        if self.track_nl && !kind.is_lock() {
+            t.clocks.nl.join(&src.nl);
+        }
+        let partner = partners.last().copied();
+        // A synchronization with oneself (re-acquiring a lock the task released) teaches
+        // nothing and would only crowd out useful explanations.
+        if partner.is_some_and(|p| p.task == at.task) {
+            return;
+        }
+        t.syncs.push_front(SyncOp {
+            kind,
+            object,
+            at,
+            partner,
+        });
+        t.syncs.truncate(self.opts.explain_syncs.clamp(1, 4));
+        t.snap = None;
+        for p in partners {
+            if p.task != at.task {
+                self.stats.edges += 1;
+                if self.opts.collect_edges {
+                    self.edges.push(HbEdge {
+                        kind,
+                        from: p.event,
+                        to: at.event,
+                    });
+                }
+            }
+        }
+    }
+
+    /// Processes one event; returns the key whose waiters it may unblock.
+    fn process(&mut self, ix: usize, r: EventRef, ev: &Event) -> Option<Key> {
+        self.stats.events += 1;
+        let site = self.site(ix, r, ev);
+        {
+            let t = &mut self.tasks[ix];
+            // The spawn edge goes to the first event after the start marker: imported STD
+            // traces put every thread's `begin` before the `fork` that creates it.
+            if !t.started && ev.kind != EventKind::TaskStart {
+                t.started = true;
+                if let Some((clocks, ssite)) = t.spawn.take() {
+                    self.acquire(ix, EdgeKind::Spawn, None, site, &clocks, &[ssite]);
+                } else if self.tasks[ix].has_parent {
+                    let name = self.symbols.task_name(ev.task);
+                    self.diag(
+                        Some(r),
+                        format!(
+                            "{name} has a spawner but its spawn is not in the trace: its first event gets no spawn edge"
+                        ),
+                    );
+                }
+            }
+            let t = &mut self.tasks[ix];
+            if t.ended && !t.after_end_reported {
+                t.after_end_reported = true;
+                let name = self.symbols.task_name(ev.task);
+                self.diag(
+                    Some(r),
+                    format!("{name} has events after its end; they are analyzed anyway"),
+                );
+            }
+            self.tasks[ix].last = Some(site);
+        }
+        use EventKind::*;
+        let key = match ev.kind {
+            VarRead { var } => {
+                self.access(ix, var, AccessKind::Read, site);
+                return None;
+            }
+            VarWrite { var } => {
+                self.access(ix, var, AccessKind::Write, site);
+                return None;
+            }
+            TaskStart | SpanEnter { .. } | SpanExit { .. } | UserEvent { .. } | Sleep { .. } | Yield => {
+                return None
+            }
+            CondvarWaitBegin { .. }
+            | CondvarWaitEnd { .. }
+            | CondvarNotifyOne { .. }
+            | CondvarNotifyAll { .. }
+            | WaitGroupAdd { .. }
+            | ChanMake { .. }
+            | OnceBegin { .. }
+            | MutexTryLockFailed { .. } => return None,
+            LockRequest { lock } => {
+                if let Some(lo) = &mut self.lock_order {
+                    lo.request(ev.task, lock, site);
+                }
+                return None;
+            }
+            TaskSpawn { child } => {
+                let c = self.task(child);
+                let clocks = self.tasks[ix].clocks.clone();
+                if self.tasks[c].started {
+                    let name = self.symbols.task_name(child);
+                    self.diag(
+                        Some(r),
+                        format!("spawn of {name} comes after {name}'s first event in happens-before order; no spawn edge"),
+                    );
+                } else {
+                    if self.tasks[c].spawn.is_some() {
+                        let name = self.symbols.task_name(child);
+                        self.diag(Some(r), format!("{name} is spawned twice; the last spawn counts"));
+                    }
+                    self.tasks[c].spawn = Some((clocks, site));
+                    if !self.tasks[c].has_parent {
+                        // Not announced by its definition: if its events are already being
+                        // waited on they were not, so tell nobody; it is joined at its start.
+                        self.tasks[c].has_parent = true;
+                    }
+                }
+                Key::Task(c)
+            }
+            TaskEnd => {
+                // A second end is reported as an event after the end, above.
+                let t = &mut self.tasks[ix];
+                t.ended = true;
+                t.end = Some((t.clocks.clone(), site));
+                if !t.held.is_empty() {
+                    let held: Vec<String> = t.held.iter().map(|h| self.symbols.object_name(h.obj)).collect();
+                    let name = self.symbols.task_name(ev.task);
+                    self.diag(
+                        Some(r),
+                        format!("{name} ends holding {}: never released", held.join(", ")),
+                    );
+                }
+                Key::Task(ix)
+            }
+            TaskJoin { child } => {
+                match self.task_ix.get(&child).copied() {
+                    Some(c) => {
+                        if let Some((clocks, esite)) = self.tasks[c].end.clone() {
+                            self.acquire(ix, EdgeKind::Join, None, site, &clocks, &[esite]);
+                        } else if let Some(last) = self.tasks[c].last {
+                            let clocks = self.tasks[c].clocks.clone();
+                            let name = self.symbols.task_name(child);
+                            self.diag(
+                                Some(r),
+                                format!(
+                                    "join of {name}, whose end is not in the trace: joined its last event (event {}) instead",
+                                    last.event
+                                ),
+                            );
+                            self.acquire(ix, EdgeKind::Join, None, site, &clocks, &[last]);
+                        } else {
+                            let name = self.symbols.task_name(child);
+                            self.diag(
+                                Some(r),
+                                format!("join of {name}, which has no events in the trace: no edge"),
+                            );
+                        }
+                    }
+                    None => self.diag(Some(r), format!("join of unknown task {child}: no edge")),
+                }
+                return self.after_sync(ix, None);
+            }
+            MutexLock { mutex, seq } => self.mutex_lock(ix, r, ev, site, mutex, seq),
+            MutexUnlock { mutex, seq } => self.mutex_unlock(ix, r, ev, site, mutex, seq),
+            RwReadLock { lock, seq } => self.rw_lock(ix, r, site, lock, seq, false),
+            RwWriteLock { lock, seq } => self.rw_lock(ix, r, site, lock, seq, true),
+            RwReadUnlock { lock, seq } => self.rw_unlock(ix, r, site, lock, seq, false),
+            RwWriteUnlock { lock, seq } => self.rw_unlock(ix, r, site, lock, seq, true),
+            ChanSendBegin { chan, seq } => {
+                let clocks = self.tasks[ix].clocks.clone();
+                let ch = self.chan(chan);
+                if ch.msgs.insert(seq, (clocks, site)).is_some() {
+                    let name = self.symbols.object_name(chan);
+                    self.diag(
+                        Some(r),
+                        format!("message {seq} of channel `{name}` is sent twice; the last send counts"),
+                    );
+                }
+                Key::Obj(chan)
+            }
+            ChanSendEnd { chan, seq } => {
+                let ch = self.chan(chan);
+                if let Some(c) = ch.cap.filter(|&c| seq > c) {
+                    match ch.recvs.remove(&(seq - c)) {
+                        Some((clocks, rsite)) => {
+                            self.acquire(ix, EdgeKind::ChanCapacity, Some(chan), site, &clocks, &[rsite]);
+                        }
+                        None => {
+                            let name = self.symbols.object_name(chan);
+                            self.diag(
+                                Some(r),
+                                format!(
+                                    "send of message {seq} on channel `{name}` (capacity {c}) completed, but the receive of message {} is not in the trace: no edge",
+                                    seq - c
+                                ),
+                            );
+                        }
+                    }
+                }
+                Key::Obj(chan)
+            }
+            ChanRecv { chan, result } => {
+                match result {
+                    RecvResult::Value { seq } => {
+                        let ch = self.chan(chan);
+                        match ch.msgs.remove(&seq) {
+                            Some((clocks, ssite)) => {
+                                self.acquire(ix, EdgeKind::ChanSend, Some(chan), site, &clocks, &[ssite]);
+                            }
+                            None => {
+                                let name = self.symbols.object_name(chan);
+                                self.diag(
+                                    Some(r),
+                                    format!(
+                                        "receive of message {seq} on channel `{name}`, which was never sent (or was received twice): no edge"
+                                    ),
+                                );
+                            }
+                        }
+                        let clocks = self.tasks[ix].clocks.clone();
+                        let ch = self.chan(chan);
+                        if ch.cap.is_some() {
+                            ch.recvs.insert(seq, (clocks, site));
+                        }
+                    }
+                    RecvResult::Closed { closes } => {
+                        let ch = self.chan(chan);
+                        let mut acc = Clocks::default();
+                        let mut srcs = Vec::new();
+                        for (_, (c, s)) in ch.closes.range(1..=closes) {
+                            acc.join(c);
+                            srcs.push(*s);
+                        }
+                        let have = srcs.len() as u64;
+                        if have < closes {
+                            let name = self.symbols.object_name(chan);
+                            self.diag(
+                                Some(r),
+                                format!(
+                                    "receive on channel `{name}` reported it closed after {closes} closes, but only {have} are in the trace"
+                                ),
+                            );
+                        }
+                        if !self.opts.collect_edges && srcs.len() > 1 {
+                            srcs.drain(..srcs.len() - 1);
+                        }
+                        if !srcs.is_empty() {
+                            self.acquire(ix, EdgeKind::ChanClose, Some(chan), site, &acc, &srcs);
+                        }
+                    }
+                }
+                Key::Obj(chan)
+            }
+            ChanClose { chan, seq } => {
+                let clocks = self.tasks[ix].clocks.clone();
+                let ch = self.chan(chan);
+                if ch.closes.insert(seq, (clocks, site)).is_some() {
+                    let name = self.symbols.object_name(chan);
+                    self.diag(
+                        Some(r),
+                        format!("close {seq} of channel `{name}` is recorded twice"),
+                    );
+                }
+                Key::Obj(chan)
+            }
+            OnceEnd { once } => {
+                let clocks = self.tasks[ix].clocks.clone();
+                let o = self.obj(once, |_, _| Obj::Once(None));
+                match o {
+                    Obj::Once(slot @ None) => *slot = Some((clocks, site)),
+                    Obj::Once(Some(_)) => {
+                        let name = self.symbols.object_name(once);
+                        self.diag(
+                            Some(r),
+                            format!("once `{name}` finished its initialization twice"),
+                        );
+                    }
+                    _ => self.wrong_kind(r, once, "once"),
+                }
+                Key::Obj(once)
+            }
+            OnceAlreadyDone { once } => {
+                match self.objs.get(&once) {
+                    Some(Obj::Once(Some((clocks, esite)))) => {
+                        let (clocks, esite) = (clocks.clone(), *esite);
+                        self.acquire(ix, EdgeKind::Once, Some(once), site, &clocks, &[esite]);
+                    }
+                    _ => {
+                        let name = self.symbols.object_name(once);
+                        self.diag(
+                            Some(r),
+                            format!("once `{name}` was found done, but its initialization's end is not in the trace: no edge"),
+                        );
+                    }
+                }
+                Key::Obj(once)
+            }
+            WaitGroupDone { wg, seq, zero } => self.phase_arrive(ix, r, site, wg, seq, zero, false),
+            BarrierArrive { barrier, seq, last } => self.phase_arrive(ix, r, site, barrier, seq, last, true),
+            WaitGroupWait { wg, seq } => self.phase_leave(ix, r, site, wg, seq, false),
+            BarrierLeave { barrier, seq } => self.phase_leave(ix, r, site, barrier, seq, true),
+            AtomicLoad {
+                atomic,
+                order,
+                version,
+            } => {
+                self.access(ix, atomic, AccessKind::AtomicLoad, site);
+                if version != 0 && order.is_acquire() {
+                    if let Some(rel) = self.version_rel(r, atomic, version) {
+                        self.acquire(ix, EdgeKind::Atomic, Some(atomic), site, &rel.0, &[rel.1]);
+                    }
+                }
+                Key::Obj(atomic)
+            }
+            AtomicStore {
+                atomic,
+                order,
+                version,
+            } => {
+                self.access(ix, atomic, AccessKind::AtomicStore, site);
+                let rel = order
+                    .is_release()
+                    .then(|| Rc::new((self.tasks[ix].clocks.clone(), site)));
+                self.put_version(r, atomic, version, rel);
+                Key::Obj(atomic)
+            }
+            AtomicRmw {
+                atomic,
+                order,
+                version,
+            } => {
+                self.access(ix, atomic, AccessKind::AtomicRmw, site);
+                let prev = if version > 1 {
+                    self.version_rel(r, atomic, version - 1)
+                } else {
+                    None
+                };
+                if let (Some(p), true) = (&prev, order.is_acquire()) {
+                    self.acquire(ix, EdgeKind::Atomic, Some(atomic), site, &p.0, &[p.1]);
+                }
+                let rel = match (order.is_release(), prev) {
+                    (true, None) => Some(Rc::new((self.tasks[ix].clocks.clone(), site))),
+                    (true, Some(p)) => {
+                        let mut c = self.tasks[ix].clocks.clone();
+                        c.join(&p.0);
+                        Some(Rc::new((c, site)))
+                    }
+                    // A relaxed RMW continues the release sequence of the version it read.
+                    (false, p) => p,
+                };
+                self.put_version(r, atomic, version, rel);
+                Key::Obj(atomic)
+            }
+        };
+        self.after_sync(ix, Some(key))
+    }
+
+    /// Ends a synchronization event: the task moves to its next step.
+    fn after_sync(&mut self, ix: usize, key: Option<Key>) -> Option<Key> {
+        let t = &mut self.tasks[ix];
+        let s = t.clocks.hb.get(ix) + 1;
+        t.clocks.hb.set(ix, s);
+        if self.track_nl {
+            t.clocks.nl.set(ix, s);
+        }
+        key
+    }
+
+    fn wrong_kind(&mut self, r: EventRef, obj: ObjectId, expected: &str) {
+        let name = self.symbols.object_name(obj);
+        self.diag(
+            Some(r),
+            format!("object `{name}` is used as a {expected} but was first used as something else: ignored"),
+        );
+    }
+
+    fn chan(&mut self, chan: ObjectId) -> &mut ChanSt {
+        let cap = self.chan_cap(chan);
+        if !matches!(self.objs.get(&chan), Some(Obj::Chan(_))) {
+            // A channel with no definition is taken as unbounded (no capacity edges).
+            self.objs.insert(
+                chan,
+                Obj::Chan(ChanSt {
+                    cap,
+                    ..ChanSt::default()
+                }),
+            );
+        }
+        match self.objs.get_mut(&chan) {
+            Some(Obj::Chan(c)) => c,
+            _ => unreachable!("inserted above"),
+        }
+    }
+
+    fn mutex_lock(
+        &mut self,
+        ix: usize,
+        r: EventRef,
+        ev: &Event,
+        site: Site,
+        mutex: ObjectId,
+        seq: u64,
+    ) -> Key {
+        self.stats.acquisitions += 1;
+        if let Some(h) = self.tasks[ix]
+            .held
+            .iter_mut()
+            .find(|h| h.obj == mutex && h.seq == seq)
+        {
+            h.depth += 1;
+            return Key::Obj(mutex);
+        }
+        if self.tasks[ix].held.iter().any(|h| h.obj == mutex) {
+            let name = self.symbols.object_name(mutex);
+            let tname = self.symbols.task_name(ev.task);
+            self.diag(
+                Some(r),
+                format!("{tname} acquires mutex `{name}` (acquisition {seq}) while already holding it under another acquisition number"),
+            );
+        }
+        if !matches!(self.objs.get(&mutex), None | Some(Obj::Mutex(_))) {
+            self.wrong_kind(r, mutex, "mutex");
+            return Key::Obj(mutex);
+        }
+        let m = match self.obj(mutex, |_, _| Obj::Mutex(MutexSt::default())) {
+            Obj::Mutex(m) => m,
+            _ => unreachable!("checked above"),
+        };
+        let mut problem = None;
+        let mut src = None;
+        if seq <= m.acquired {
+            problem = Some(format!("acquisition {seq} is recorded twice"));
+        } else {
+            if seq != m.acquired + 1 {
+                problem = Some(format!(
+                    "acquisitions {}..{} are not in the trace",
+                    m.acquired + 1,
+                    seq - 1
+                ));
+            } else if m.holder.is_some() {
+                problem = Some(format!("acquisition {} was never released", m.acquired));
+            }
+            if seq > 1 && m.released == seq - 1 && m.rel_task != Some(ix) {
+                if let Some(s) = m.rel.site {
+                    src = Some((m.rel.clocks.clone(), s));
+                }
+            }
+            m.acquired = seq;
+            m.holder = Some(ix);
+        }
+        if let Some(p) = problem {
+            let name = self.symbols.object_name(mutex);
+            self.diag(
+                Some(r),
+                format!("mutex `{name}`: {p}; acquisition {seq} gets no edge"),
+            );
+        }
+        if let Some((clocks, s)) = src {
+            self.acquire(ix, EdgeKind::Unlock, Some(mutex), site, &clocks, &[s]);
+        }
+        self.lock_acquired(ix, mutex, LockMode::Exclusive, seq, site);
+        Key::Obj(mutex)
+    }
+
+    fn lock_acquired(&mut self, ix: usize, obj: ObjectId, mode: LockMode, seq: u64, site: Site) {
+        if let Some(lo) = &mut self.lock_order {
+            let t = &self.tasks[ix];
+            if !t.held.is_empty() {
+                self.stats.nested_acquisitions += 1;
+            }
+            lo.acquire(t.id, &t.held, obj, mode, site, &t.clocks.nl, ix);
+        }
+        self.tasks[ix].held.push(Held {
+            obj,
+            mode,
+            seq,
+            depth: 1,
+            site,
+        });
+    }
+
+    fn mutex_unlock(
+        &mut self,
+        ix: usize,
+        r: EventRef,
+        ev: &Event,
+        site: Site,
+        mutex: ObjectId,
+        seq: u64,
+    ) -> Key {
+        let tname = self.symbols.task_name(ev.task);
+        let name = self.symbols.object_name(mutex);
+        if seq == 0 {
+            self.diag(
+                Some(r),
+                format!("{tname} releases mutex `{name}`, which it does not hold: ignored"),
+            );
+            return Key::Obj(mutex);
+        }
+        let t = &mut self.tasks[ix];
+        match t.held.iter().position(|h| h.obj == mutex && h.seq == seq) {
+            Some(p) if t.held[p].depth > 1 => {
+                t.held[p].depth -= 1;
+                return Key::Obj(mutex);
+            }
+            Some(p) => {
+                t.held.remove(p);
+            }
+            None => {
+                self.diag(
+                    Some(r),
+                    format!("{tname} releases acquisition {seq} of mutex `{name}`, which it does not hold"),
+                );
+            }
+        }
+        let clocks = self.tasks[ix].clocks.clone();
+        if let Some(Obj::Mutex(m)) = self.objs.get_mut(&mutex) {
+            if seq == m.acquired {
+                m.holder = None;
+                m.released = seq;
+                m.rel.clocks.assign(&clocks);
+                m.rel.site = Some(site);
+                m.rel_task = Some(ix);
+            }
+        }
+        Key::Obj(mutex)
+    }
+
+    fn rw_lock(&mut self, ix: usize, r: EventRef, site: Site, lock: ObjectId, seq: u64, write: bool) -> Key {
+        self.stats.acquisitions += 1;
+        if !matches!(self.objs.get(&lock), None | Some(Obj::Rw(_))) {
+            self.wrong_kind(r, lock, "rwlock");
+            return Key::Obj(lock);
+        }
+        let rw = match self.obj(lock, |_, _| Obj::Rw(RwSt::default())) {
+            Obj::Rw(rw) => rw,
+            _ => unreachable!("checked above"),
+        };
+        let mut problem = None;
+        let mut srcs: Vec<(Clocks, Vec<Site>)> = Vec::new();
+        if seq <= rw.acquired {
+            problem = Some(format!("acquisition {seq} is recorded twice"));
+        } else {
+            if seq != rw.acquired + 1 {
+                problem = Some(format!(
+                    "acquisitions {}..{} are not in the trace",
+                    rw.acquired + 1,
+                    seq - 1
+                ));
+            } else if let Some((w, _)) = rw.writer {
+                problem = Some(format!("write acquisition {w} was never released"));
+            } else if write && rw.readers > 0 {
+                problem = Some(format!("{} read acquisitions were never released", rw.readers));
+            }
+            if rw.wrel.site.is_some() {
+                srcs.push((rw.wrel.clocks.clone(), rw.wrel.sources()));
+            }
+            if write {
+                if rw.rrel.site.is_some() {
+                    srcs.push((rw.rrel.clocks.clone(), rw.rrel.sources()));
+                }
+                rw.rrel.reset();
+                rw.writer = Some((seq, ix));
+            } else {
+                rw.readers += 1;
+            }
+            rw.acquired = seq;
+        }
+        if let Some(p) = problem {
+            let name = self.symbols.object_name(lock);
+            self.diag(
+                Some(r),
+                format!("rwlock `{name}`: {p}; acquisition {seq} may miss edges"),
+            );
+        }
+        for (clocks, sites) in srcs {
+            self.acquire(ix, EdgeKind::Unlock, Some(lock), site, &clocks, &sites);
+        }
+        let mode = if write {
+            LockMode::Exclusive
+        } else {
+            LockMode::Shared
+        };
+        self.lock_acquired(ix, lock, mode, seq, site);
+        Key::Obj(lock)
+    }
+
+    fn rw_unlock(
+        &mut self,
+        ix: usize,
+        r: EventRef,
+        site: Site,
+        lock: ObjectId,
+        seq: u64,
+        write: bool,
+    ) -> Key {
+        let mode = if write {
+            LockMode::Exclusive
+        } else {
+            LockMode::Shared
+        };
+        let t = &mut self.tasks[ix];
+        let held = t
+            .held
+            .iter()
+            .position(|h| h.obj == lock && h.seq == seq && h.mode == mode);
+        let name = self.symbols.object_name(lock);
+        match held {
+            Some(p) => {
+                t.held.remove(p);
+            }
+            None => {
+                let tname = self.symbols.task_name(t.id);
+                let what = if write { "write" } else { "read" };
+                self.diag(
+                    Some(r),
+                    format!("{tname} releases {what} acquisition {seq} of rwlock `{name}`, which it does not hold: ignored"),
+                );
+                return Key::Obj(lock);
+            }
+        }
+        let clocks = self.tasks[ix].clocks.clone();
+        let collect = self.opts.collect_edges;
+        if let Some(Obj::Rw(rw)) = self.objs.get_mut(&lock) {
+            if write {
+                if rw.writer.is_some_and(|(s, _)| s == seq) {
+                    rw.writer = None;
+                }
+                rw.wrel.reset();
+                rw.wrel.add(&clocks, site, collect);
+            } else {
+                rw.readers = rw.readers.saturating_sub(1);
+                rw.rrel.add(&clocks, site, collect);
+            }
+        }
+        Key::Obj(lock)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn phase_arrive(
+        &mut self,
+        ix: usize,
+        r: EventRef,
+        site: Site,
+        obj: ObjectId,
+        seq: u64,
+        last: bool,
+        barrier: bool,
+    ) -> Key {
+        let clocks = self.tasks[ix].clocks.clone();
+        let collect = self.opts.collect_edges;
+        let make: fn(&Engine, ObjectId) -> Obj = if barrier {
+            |_, _| Obj::Barrier(PhaseSt::default())
+        } else {
+            |_, _| Obj::Wg(PhaseSt::default())
+        };
+        let noun = if barrier { "barrier" } else { "waitgroup" };
+        let p = match self.obj(obj, make) {
+            Obj::Wg(p) if !barrier => p,
+            Obj::Barrier(p) if barrier => p,
+            _ => {
+                self.wrong_kind(r, obj, noun);
+                return Key::Obj(obj);
+            }
+        };
+        let problem = if seq <= p.count {
+            Some(format!("arrival {seq} is recorded twice"))
+        } else if seq != p.count + 1 {
+            Some(format!(
+                "arrivals {}..{} are not in the trace",
+                p.count + 1,
+                seq - 1
+            ))
+        } else {
+            None
+        };
+        p.count = p.count.max(seq);
+        p.acc.add(&clocks, site, collect);
+        if last {
+            let snap = std::mem::take(&mut p.acc);
+            p.snaps.insert(seq, snap);
+        }
+        if let Some(pr) = problem {
+            let name = self.symbols.object_name(obj);
+            self.diag(Some(r), format!("{noun} `{name}`: {pr}"));
+        }
+        Key::Obj(obj)
+    }
+
+    fn phase_leave(
+        &mut self,
+        ix: usize,
+        r: EventRef,
+        site: Site,
+        obj: ObjectId,
+        seq: u64,
+        barrier: bool,
+    ) -> Key {
+        if seq == 0 {
+            return Key::Obj(obj);
+        }
+        let (kind, noun) = if barrier {
+            (EdgeKind::Barrier, "barrier")
+        } else {
+            (EdgeKind::WaitGroup, "waitgroup")
+        };
+        let found = match self.objs.get(&obj) {
+            Some(Obj::Wg(p) | Obj::Barrier(p)) => p.snaps.get(&seq).map(|s| (s.clocks.clone(), s.sources())),
+            _ => None,
+        };
+        match found {
+            Some((clocks, srcs)) => self.acquire(ix, kind, Some(obj), site, &clocks, &srcs),
+            None => {
+                let name = self.symbols.object_name(obj);
+                self.diag(
+                    Some(r),
+                    format!("{noun} `{name}`: the phase ended by arrival {seq} is not in the trace: no edge"),
+                );
+            }
+        }
+        Key::Obj(obj)
+    }
+
+    fn version_rel(&mut self, r: EventRef, atomic: ObjectId, version: u64) -> Option<Rc<(Clocks, Site)>> {
+        match self.objs.get(&atomic) {
+            Some(Obj::Atomic(a)) => match a.versions.get(&version) {
+                Some(v) => v.rel.clone(),
+                None => {
+                    let name = self.symbols.object_name(atomic);
+                    let msg = if version <= a.forgotten {
+                        format!(
+                            "atomic `{name}`: version {version} is older than the {} versions kept (option atomic_history): no edge, races after it may be false alarms",
+                            self.opts.atomic_history
+                        )
+                    } else {
+                        format!("atomic `{name}`: version {version} was never written: no edge")
+                    };
+                    self.diag(Some(r), msg);
+                    None
+                }
+            },
+            _ => {
+                let name = self.symbols.object_name(atomic);
+                self.diag(
+                    Some(r),
+                    format!("atomic `{name}`: version {version} was never written: no edge"),
+                );
+                None
+            }
+        }
+    }
+
+    fn put_version(&mut self, r: EventRef, atomic: ObjectId, version: u64, rel: Option<Rc<(Clocks, Site)>>) {
+        let keep = self.opts.atomic_history.max(1);
+        let a = match self.obj(atomic, |_, _| Obj::Atomic(AtomicSt::default())) {
+            Obj::Atomic(a) => a,
+            _ => {
+                self.wrong_kind(r, atomic, "atomic");
+                return;
+            }
+        };
+        if version == 0 || version <= a.forgotten || a.versions.insert(version, Version { rel }).is_some() {
+            let name = self.symbols.object_name(atomic);
+            self.diag(
+                Some(r),
+                format!("atomic `{name}`: version {version} is written twice"),
+            );
+            return;
+        }
+        while a.versions.len() > keep {
+            if let Some((v, _)) = a.versions.pop_first() {
+                a.forgotten = a.forgotten.max(v);
+            }
+        }
+    }
+
+    /// Race check and bookkeeping for one access.
+    fn access(&mut self, ix: usize, var: ObjectId, kind: AccessKind, site: Site) {
+        self.stats.accesses += 1;
+        let loc = loc_key(site.loc);
+        let t = &mut self.tasks[ix];
+        let step = t.step(ix);
+        if t.snap.is_none() && !t.syncs.is_empty() {
+            t.snap = Some(t.syncs.iter().copied().collect());
+        }
+        let t = &self.tasks[ix];
+        let recs = self.vars.entry(var).or_default();
+        let mut own = None;
+        let mut i = 0;
+        let mut found: Vec<Rec> = Vec::new();
+        while i < recs.len() {
+            let rec = &recs[i];
+            if rec.task as usize == ix {
+                if rec.loc == loc && rec.kind == kind {
+                    own = Some(i);
+                }
+                i += 1;
+                continue;
+            }
+            let ordered = rec.step <= t.clocks.hb.get(rec.task as usize);
+            if ordered {
+                if rec.loc == loc && rec.kind == kind {
+                    // Superseded by this access: every later access racing with `rec` races
+                    // with this one, at the same location pair.
+                    recs.swap_remove(i);
+                    if own == Some(recs.len()) {
+                        own = Some(i);
+                    }
+                    continue;
+                }
+            } else if (rec.kind.is_write() || kind.is_write()) && !(rec.kind.is_atomic() && kind.is_atomic())
+            {
+                found.push(rec.clone());
+            }
+            i += 1;
+        }
+        let syncs = t.snap.clone();
+        match own {
+            Some(o) => {
+                let rec = &mut recs[o];
+                rec.step = step;
+                rec.event = site.event;
+                rec.ts = site.ts;
+                rec.syncs = syncs.clone();
+            }
+            None => recs.push(Rec {
+                task: ix as u32,
+                loc,
+                kind,
+                step,
+                event: site.event,
+                ts: site.ts,
+                syncs: syncs.clone(),
+            }),
+        }
+        for rec in found {
+            self.report(var, &rec, kind, site, &syncs, ix);
+        }
+    }
+
+    fn report(
+        &mut self,
+        var: ObjectId,
+        rec: &Rec,
+        kind: AccessKind,
+        site: Site,
+        syncs: &Option<Rc<[SyncOp]>>,
+        ix: usize,
+    ) {
+        let loc = loc_key(site.loc);
+        let key = (var, rec.loc.min(loc), rec.loc.max(loc));
+        if let Some(&i) = self.race_ix.get(&key) {
+            self.races[i].count += 1;
+            return;
+        }
+        let first = Access {
+            event: rec.event,
+            task: self.tasks[rec.task as usize].id,
+            kind: rec.kind,
+            loc: loc_of(rec.loc),
+            ts: rec.ts,
+        };
+        let second = Access {
+            event: site.event,
+            task: site.task,
+            kind,
+            loc: site.loc,
+            ts: site.ts,
+        };
+        let side = |s: &Option<Rc<[SyncOp]>>| SideExplanation {
+            last_syncs: s.as_deref().map(<[SyncOp]>::to_vec).unwrap_or_default(),
+        };
+        let explanation = Explanation {
+            first: side(&rec.syncs),
+            second: side(syncs),
+            first_step: rec.step,
+            second_knew_of_first: self.tasks[ix].clocks.hb.get(rec.task as usize),
+        };
+        self.race_ix.insert(key, self.races.len());
+        self.races.push(Race {
+            var,
+            first,
+            second,
+            count: 1,
+            explanation,
+        });
+    }
+}

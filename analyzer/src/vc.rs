@@ -1,0 +1,89 @@
+//! Vector clocks, indexed by the engine's dense task index.
+
+/// A vector clock: entry `i` is how many synchronization steps of task `i` are known.
+/// Missing entries are 0.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Vc(pub(crate) Vec<u64>);
+
+impl Vc {
+    #[inline]
+    pub(crate) fn get(&self, i: usize) -> u64 {
+        self.0.get(i).copied().unwrap_or(0)
+    }
+
+    #[inline]
+    pub(crate) fn set(&mut self, i: usize, v: u64) {
+        if self.0.len() <= i {
+            self.0.resize(i + 1, 0);
+        }
+        self.0[i] = v;
+    }
+
+    /// Pointwise maximum; returns whether anything grew.
+    #[inline]
+    pub(crate) fn join(&mut self, other: &Vc) -> bool {
+        if self.0.len() < other.0.len() {
+            self.0.resize(other.0.len(), 0);
+        }
+        let mut grew = false;
+        for (a, &b) in self.0.iter_mut().zip(other.0.iter()) {
+            if b > *a {
+                *a = b;
+                grew = true;
+            }
+        }
+        grew
+    }
+
+    /// Copies `other` into `self`, reusing the allocation.
+    #[inline]
+    pub(crate) fn assign(&mut self, other: &Vc) {
+        self.0.clear();
+        self.0.extend_from_slice(&other.0);
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.0.clear();
+    }
+}
+
+/// The two clocks the engine keeps: full happens-before (`hb`), and happens-before without
+/// lock release → acquire edges (`nl`, for lock-order cycles; empty when those are off).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Clocks {
+    pub(crate) hb: Vc,
+    pub(crate) nl: Vc,
+}
+
+impl Clocks {
+    pub(crate) fn join(&mut self, other: &Clocks) -> bool {
+        let g = self.hb.join(&other.hb);
+        self.nl.join(&other.nl);
+        g
+    }
+
+    pub(crate) fn assign(&mut self, other: &Clocks) {
+        self.hb.assign(&other.hb);
+        self.nl.assign(&other.nl);
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.hb.clear();
+        self.nl.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn join_and_compare() {
+        let mut a = Vc(vec![1, 5]);
+        let b = Vc(vec![2, 3, 4]);
+        assert!(a.join(&b));
+        assert_eq!(a, Vc(vec![2, 5, 4]));
+        assert!(!a.join(&b));
+        assert_eq!(a.get(9), 0);
+    }
+}
