@@ -6,7 +6,7 @@ mod timeline;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use eframe::egui::{self, Color32, Key, RichText};
+use eframe::egui::{Color32, Key, RichText};
 use hb_format::Trace;
 
 use crate::findings::EDGE_KINDS;
@@ -15,6 +15,7 @@ use crate::load::{LoadMsg, Loader, Stage};
 use crate::model::{EventRef, FindingKind, Model, SearchHit};
 use crate::view::{format_duration, Viewport};
 
+pub use eframe::egui;
 pub use timeline::edge_color;
 
 /// Most events kept per search hit.
@@ -390,8 +391,14 @@ impl ViewerApp {
         }
         for (i, f) in a.findings.iter().enumerate() {
             let icon = match f.kind {
-                FindingKind::Race => RichText::new("⚡").color(Color32::from_rgb(255, 90, 80)),
-                FindingKind::Cycle => RichText::new("⟳").color(Color32::from_rgb(255, 170, 40)),
+                FindingKind::Race => RichText::new("RACE")
+                    .small()
+                    .strong()
+                    .color(Color32::from_rgb(255, 90, 80)),
+                FindingKind::Cycle => RichText::new("CYCLE")
+                    .small()
+                    .strong()
+                    .color(Color32::from_rgb(255, 170, 40)),
             };
             ui.horizontal(|ui| {
                 ui.label(icon);
@@ -411,10 +418,10 @@ impl ViewerApp {
             }
             for (h, hit) in self.view.search_hits.iter().enumerate() {
                 ui.horizontal(|ui| {
-                    if ui.small_button("◀").clicked() {
+                    if ui.small_button("<").clicked() {
                         actions.push(Action::SearchStep(h, -1));
                     }
-                    if ui.small_button("▶").clicked() {
+                    if ui.small_button(">").clicked() {
                         actions.push(Action::SearchStep(h, 1));
                     }
                     let pos = self.view.search_pos.get(h).copied().unwrap_or(0);
@@ -516,7 +523,7 @@ impl ViewerApp {
             }
             for edge in edges.iter().take(200) {
                 let other = if incoming { edge.from } else { edge.to };
-                let arrow = if incoming { "←" } else { "→" };
+                let arrow = if incoming { "<-" } else { "->" };
                 let task = model
                     .event_pos(other)
                     .map_or_else(String::new, |(l, _)| model.lanes[l].label.clone());

@@ -19,10 +19,12 @@ pub mod ids {
     pub const LOCK_B: u64 = 15;
     /// The "ready" flag.
     pub const READY: u64 = 16;
+    /// A setting main writes after spawning the workers (the second race).
+    pub const CONFIG: u64 = 17;
 }
 
-/// A small trace of three tasks with one race (worker-1 writes `hits` after unlocking,
-/// worker-2 reads it), a lock wait, a blocked rendezvous send, spans, a wait group and a
+/// A small trace of three tasks with two races (worker-1 writes `hits` after unlocking,
+/// worker-2 reads it; main writes `config` after spawning worker-2, which reads it), a lock wait, a blocked rendezvous send, spans, a wait group and a
 /// lock-order cycle (`lock_a`/`lock_b` taken in both orders).
 pub fn demo_trace() -> Trace {
     use ids::*;
@@ -42,6 +44,7 @@ pub fn demo_trace() -> Trace {
         "lock_b",
         "ready",
         "critical",
+        "config",
     ];
     for (id, text) in strings.iter().enumerate() {
         t.define(Def::Str {
@@ -74,6 +77,7 @@ pub fn demo_trace() -> Trace {
         (LOCK_A, ObjectKind::Mutex, 9),
         (LOCK_B, ObjectKind::Mutex, 10),
         (READY, ObjectKind::Atomic, 11),
+        (CONFIG, ObjectKind::Variable, 13),
     ] {
         t.define(Def::Object {
             id,
@@ -88,6 +92,7 @@ pub fn demo_trace() -> Trace {
         (0, 1_500, WaitGroupAdd { wg: WG, delta: 2 }),
         (0, 2_000, TaskSpawn { child: 1 }),
         (0, 3_000, TaskSpawn { child: 2 }),
+        (0, 3_500, VarWrite { var: CONFIG }),
         (
             0,
             4_000,
@@ -180,6 +185,7 @@ pub fn demo_trace() -> Trace {
         ),
         (1, 41_000, TaskEnd),
         (2, 6_000, TaskStart),
+        (2, 6_200, VarRead { var: CONFIG }),
         (2, 6_500, SpanEnter { name: 12, span: 2 }),
         (2, 7_200, LockRequest { lock: COUNTER_LOCK }),
         (

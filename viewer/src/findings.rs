@@ -102,7 +102,7 @@ fn sync_line(sym: &Symbols, op: &SyncOp, unit: u64) -> String {
         None => op.kind.name().to_owned(),
     };
     match &op.partner {
-        Some(p) => format!("  {what}: {} ← {}", site(sym, &op.at, unit), site(sym, p, unit)),
+        Some(p) => format!("  {what}: {} <- {}", site(sym, &op.at, unit), site(sym, p, unit)),
         None => format!("  {what}: {}", site(sym, &op.at, unit)),
     }
 }
@@ -196,7 +196,7 @@ fn cycle_finding(c: &LockCycle, sym: &Symbols) -> Finding {
     } else {
         String::new()
     };
-    let title = format!("lock-order cycle: {}{times}", names.join(" → "));
+    let title = format!("lock-order cycle: {}{times}", names.join(" -> "));
     let mut detail = Vec::new();
     let mut events = Vec::new();
     let mut links = Vec::new();
@@ -420,7 +420,7 @@ mod tests {
             .iter()
             .any(|l| l.contains("worker-1 (T1) never synchronized")));
         let cycle = &m.findings[1];
-        assert_eq!(cycle.title, "lock-order cycle: lock_a → lock_b → lock_a");
+        assert_eq!(cycle.title, "lock-order cycle: lock_a -> lock_b -> lock_a");
         assert_eq!(cycle.events, vec![b_hold, b_req, a_hold, a_req]);
         assert_eq!(
             cycle

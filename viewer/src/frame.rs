@@ -6,7 +6,7 @@ use std::ops::Range;
 
 use epaint::{Color32, Mesh, Pos2, Rect};
 
-use crate::lod::{visible_pieces, Category};
+use crate::lod::{gallop, visible_pieces, Category};
 use crate::model::{Model, WaitKind};
 use crate::view::Viewport;
 
@@ -101,7 +101,7 @@ pub fn prepare(model: &Model, req: &FrameRequest, plan: &mut FramePlan) {
             let t = idx.ts[i] as f64;
             let col = ((t - t0) / col_t).floor();
             let col_end = t0 + (col + 1.0) * col_t;
-            let j = i + 1 + idx.ts[i + 1..end].partition_point(|&x| (x as f64) < col_end);
+            let j = gallop(&idx.ts, i + 1, end, |x| (x as f64) < col_end);
             let count = (j - i) as u32;
             let mark = if count == 1 {
                 let x = ((t - t0) * ppt) as f32;

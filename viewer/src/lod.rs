@@ -260,6 +260,27 @@ impl IntervalSet {
     }
 }
 
+/// The first index in `lo..hi` whose value is not `below`, where `below` holds for a prefix of
+/// `v[lo..hi]`. Searches outwards from `lo` (exponential then binary search), so when the
+/// answer is near `lo` it touches only nearby memory: a frame's searches walk each lane's
+/// arrays left to right instead of jumping across them (which costs a cache miss per step).
+pub fn gallop(v: &[u64], lo: usize, hi: usize, below: impl Fn(u64) -> bool) -> usize {
+    let mut lo = lo;
+    let mut step = 1;
+    loop {
+        let probe = lo + step - 1;
+        if probe >= hi {
+            return lo + v[lo..hi].partition_point(|&x| below(x));
+        }
+        if below(v[probe]) {
+            lo = probe + 1;
+            step *= 2;
+        } else {
+            return lo + v[lo..probe].partition_point(|&x| below(x));
+        }
+    }
+}
+
 /// One drawable piece of an interval set in a frame: a single interval, or several that fall
 /// in the same pixel, merged.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -295,7 +316,7 @@ pub fn visible_pieces(set: &IntervalSet, t0: f64, t1: f64, px_per_tick: f64, mut
         }
         // Thinner than a pixel: take every interval starting before the next pixel boundary.
         let boundary = t0 + (x0.floor() as f64 + 1.0) / px_per_tick;
-        let j = i + 1 + set.start[i + 1..].partition_point(|&s| (s as f64) < boundary);
+        let j = gallop(&set.start, i + 1, n, |s| (s as f64) < boundary);
         let x1 = px(set.end[j - 1]).max(x0 + 1.0);
         emit(Piece {
             x0,
@@ -379,6 +400,19 @@ mod tests {
         let firsts: Vec<u32> = pieces.iter().map(|p| p.first).collect();
         assert_eq!(firsts, vec![50, 51, 52, 53, 54]);
         assert!(pieces.iter().all(|p| p.count == 1 && p.x1 - p.x0 == 10.0));
+    }
+
+    #[test]
+    fn gallop_agrees_with_partition_point() {
+        let v: Vec<u64> = (0..300u64).map(|i| i * i / 7).collect();
+        for lo in [0, 1, 5, 100, 299, 300] {
+            for hi in [lo, (lo + 1).min(300), (lo + 37).min(300), 300] {
+                for bound in [0u64, 1, 50, 1000, 5000, 20_000] {
+                    let want = lo + v[lo..hi].partition_point(|&x| x < bound);
+                    assert_eq!(gallop(&v, lo, hi, |x| x < bound), want, "{lo}..{hi} < {bound}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -119,6 +119,7 @@ pub fn format_duration(ticks: f64, unit_ns: u64) -> String {
     };
     let s = format!("{v:.3}");
     let s = s.trim_end_matches('0').trim_end_matches('.');
+    let s = if s == "-0" { "0" } else { s };
     format!("{s} {u}")
 }
 
@@ -178,5 +179,7 @@ mod tests {
         assert_eq!(format_duration(2_000_000.0, 1), "2 ms");
         assert_eq!(format_duration(3.0, 1_000_000_000), "3 s");
         assert_eq!(format_duration(12.0, 1), "12 ns");
+        assert_eq!(format_duration(-0.0001, 1), "0 ns");
+        assert_eq!(format_duration(-2500.0, 1), "-2.5 µs");
     }
 }

@@ -246,8 +246,12 @@ pub(super) fn show(
         } else {
             "still running at trace end"
         };
+        let layout = egui::Layout::left_to_right(egui::Align::Center);
         labels_ui
-            .put(r, egui::Label::new(&l.label).truncate())
+            .scope_builder(egui::UiBuilder::new().max_rect(r).layout(layout), |ui| {
+                ui.add(egui::Label::new(&l.label).truncate())
+            })
+            .inner
             .on_hover_text(format!(
                 "{}: {} events, {} waits; started at {}, last event at {} ({status})",
                 l.label,

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Takes docs/viewer.png: the real hb-view window on the demo trace (which has a race), under
+# Xvfb, after pressing "n" to select the first finding.
+# Needs: xvfb, xdotool, imagemagick (Debian: apt-get install xvfb xdotool imagemagick).
+# Usage (from the repository root): bash viewer/scripts/screenshot.sh [OUT.png]
+set -euo pipefail
+out=${1:-docs/viewer.png}
+display=${HB_SCREENSHOT_DISPLAY:-:97}
+work=$(mktemp -d)
+cleanup() {
+    [[ -n ${view_pid:-} ]] && kill "$view_pid" 2>/dev/null || true
+    [[ -n ${xvfb_pid:-} ]] && kill "$xvfb_pid" 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+cargo build -q -p hb-viewer --bin hb-view --example make_demo_trace
+target=${CARGO_TARGET_DIR:-target}
+"$target/debug/examples/make_demo_trace" "$work/demo.hbt"
+
+Xvfb "$display" -screen 0 1400x820x24 >"$work/xvfb.log" 2>&1 &
+xvfb_pid=$!
+sleep 1
+DISPLAY=$display "$target/debug/hb-view" "$work/demo.hbt" >"$work/view.log" 2>&1 &
+view_pid=$!
+# Wait for the window, then select the first finding with the keyboard.
+for _ in $(seq 50); do
+    win=$(DISPLAY=$display xdotool search --name "hb-view" 2>/dev/null | head -1 || true)
+    [[ -n $win ]] && break
+    sleep 0.2
+done
+[[ -n ${win:-} ]] || { echo "no hb-view window appeared" >&2; cat "$work/view.log" >&2; exit 1; }
+sleep 2
+DISPLAY=$display xdotool mousemove 700 400
+DISPLAY=$display xdotool key --window "$win" n
+sleep 1
+mkdir -p "$(dirname "$out")"
+DISPLAY=$display import -window root "$out"
+echo "wrote $out"

@@ -1,0 +1,173 @@
+//! Drives the real viewer UI headlessly (egui_kittest, through the AccessKit tree): open a
+//! sample trace with a race, check its lanes and findings are listed, click the race and check
+//! the selection and the visible range, toggle an edge kind, step through findings by keyboard.
+
+use egui_kittest::kittest::Queryable;
+use egui_kittest::Harness;
+use hb_format::EventKind;
+use hb_viewer::app::egui;
+use hb_viewer::app::ViewerApp;
+use hb_viewer::demo::{demo_trace, ids};
+use hb_viewer::findings::EDGE_KINDS;
+use hb_viewer::model::FindingKind;
+
+fn harness(app: ViewerApp) -> Harness<'static, ViewerApp> {
+    Harness::builder()
+        .with_size(egui::vec2(1400.0, 820.0))
+        .build_ui_state(|ui, app: &mut ViewerApp| app.show(ui), app)
+}
+
+fn demo_app() -> ViewerApp {
+    // Through the binary format, as a recorded trace would come.
+    let bytes = demo_trace().write_binary(Vec::new(), 8).expect("encode");
+    let trace = hb_format::Trace::read_binary(&bytes[..]).expect("decode");
+    ViewerApp::from_trace("demo.hbt", trace)
+}
+
+#[test]
+fn lanes_and_findings_are_listed() {
+    let mut h = harness(demo_app());
+    h.run();
+    for lane in ["main (T0)", "worker-1 (T1)", "worker-2 (T2)"] {
+        h.get_by_label(lane);
+    }
+    let findings = &h
+        .state()
+        .model
+        .as_ref()
+        .unwrap()
+        .analysis
+        .as_ref()
+        .unwrap()
+        .findings;
+    let races = findings.iter().filter(|f| f.kind == FindingKind::Race).count();
+    assert_eq!(races, 2, "the demo's two races are found: {findings:#?}");
+    let titles: Vec<String> = findings.iter().map(|f| f.title.clone()).collect();
+    for title in &titles {
+        h.get_by_label(title);
+    }
+}
+
+#[test]
+fn clicking_a_race_selects_and_zooms_to_both_accesses() {
+    let mut h = harness(demo_app());
+    h.run();
+    let (title, write_ev, read_ev) = {
+        let m = h.state().model.as_ref().unwrap();
+        let race = m
+            .analysis
+            .as_ref()
+            .unwrap()
+            .findings
+            .iter()
+            .find(|f| f.kind == FindingKind::Race)
+            .unwrap();
+        let ev = |k: EventKind| m.trace.events.iter().position(|e| e.kind == k).unwrap() as u64;
+        (
+            race.title.clone(),
+            ev(EventKind::VarWrite { var: ids::HITS }),
+            ev(EventKind::VarRead { var: ids::HITS }),
+        )
+    };
+    // Start zoomed far away from the race, so the click has to move the view.
+    {
+        let app = h.state_mut();
+        app.view.viewport = hb_viewer::view::Viewport {
+            t0: 40_000.0,
+            t1: 41_000.0,
+        };
+    }
+    h.run();
+    h.get_by_label(&title).click();
+    h.run();
+    let app = h.state();
+    let m = app.model.as_ref().unwrap();
+    let findings = &m.analysis.as_ref().unwrap().findings;
+    let i = findings.iter().position(|f| f.title == title).unwrap();
+    assert_eq!(app.view.selected_finding, Some(i));
+    let race = &findings[i];
+    let mut accesses = race.events.clone();
+    accesses.sort();
+    let mut want = vec![write_ev, read_ev];
+    want.sort();
+    assert_eq!(accesses, want, "{race:#?}");
+    assert!(matches!(app.view.selected_event, Some(e) if race.events.contains(&e)));
+    for ev in [write_ev, read_ev] {
+        let ts = m.trace.events[ev as usize].ts;
+        assert!(app.view.viewport.contains(ts), "{ts} in {:?}", app.view.viewport);
+    }
+    // The explanation is shown in the details panel.
+    h.get_by_label_contains("No happens-before chain orders them");
+}
+
+#[test]
+fn toggling_an_edge_kind_hides_it() {
+    let mut h = harness(demo_app());
+    h.run();
+    let unlock = EDGE_KINDS.iter().position(|k| k.name() == "unlock").unwrap();
+    assert!(h.state().view.edge_kinds_on[unlock]);
+    h.get_by_label("unlock").click();
+    h.run();
+    assert!(!h.state().view.edge_kinds_on[unlock]);
+    h.get_by_label("unlock").click();
+    h.run();
+    assert!(h.state().view.edge_kinds_on[unlock]);
+}
+
+#[test]
+fn keyboard_steps_through_findings_and_fit_all_restores_the_view() {
+    let mut h = harness(demo_app());
+    h.run();
+    let n = h
+        .state()
+        .model
+        .as_ref()
+        .unwrap()
+        .analysis
+        .as_ref()
+        .unwrap()
+        .findings
+        .len();
+    assert!(n >= 2);
+    let whole = h.state().view.viewport;
+    h.key_press(egui::Key::N);
+    h.run();
+    assert_eq!(h.state().view.selected_finding, Some(0));
+    h.key_press(egui::Key::N);
+    h.run();
+    assert_eq!(h.state().view.selected_finding, Some(1));
+    h.key_press(egui::Key::P);
+    h.key_press(egui::Key::P);
+    h.run();
+    assert_eq!(h.state().view.selected_finding, Some(n - 1));
+    assert_ne!(h.state().view.viewport, whole);
+    h.key_press(egui::Key::F);
+    h.run();
+    assert_eq!(h.state().view.viewport, whole);
+}
+
+#[test]
+fn search_selects_a_matching_event() {
+    let mut h = harness(demo_app());
+    h.run();
+    h.state_mut().view.search = "lock_b".into();
+    h.run();
+    h.get_by_label("Find").click();
+    h.run();
+    let app = h.state();
+    let m = app.model.as_ref().unwrap();
+    assert_eq!(app.view.search_hits.len(), 1);
+    assert_eq!(app.view.search_hits[0].total, 6);
+    let ev = app.view.selected_event.expect("a search selects its first match");
+    assert_eq!(m.trace.events[ev as usize].kind.object(), Some(ids::LOCK_B));
+    assert!(app.view.viewport.contains(m.trace.events[ev as usize].ts));
+}
+
+#[test]
+fn the_characters_the_viewer_writes_have_glyphs_in_the_default_fonts() {
+    // Finding titles, edge links and the ruler use these; a missing glyph panics here.
+    let mut h = Harness::new_ui(|ui| {
+        ui.label("lock_a -> lock_b <- (×3) 10 µs · analyzing…");
+    });
+    h.run();
+}
