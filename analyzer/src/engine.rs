@@ -38,6 +38,36 @@ use crate::lockorder::LockOrder;
 use crate::types::*;
 use crate::vc::Clocks;
 
+/// A fast hasher for the engine's integer keys (ids are not attacker-chosen in a way that
+/// matters: a trace can at worst slow its own analysis down).
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct FastHasher(u64);
+
+impl std::hash::Hasher for FastHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(b as u64);
+        }
+    }
+    #[inline]
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    #[inline]
+    fn write_u32(&mut self, v: u32) {
+        self.write_u64(v as u64);
+    }
+    #[inline]
+    fn write_usize(&mut self, v: usize) {
+        self.write_u64(v as u64);
+    }
+}
+
+type FastMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<FastHasher>>;
+
 /// What a blocked task waits for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Key {
@@ -59,7 +89,6 @@ pub(crate) struct Held {
     pub(crate) mode: LockMode,
     pub(crate) seq: u64,
     pub(crate) depth: u32,
-    #[allow(dead_code)] // Read by the lock-order analysis.
     pub(crate) site: Site,
 }
 
@@ -180,16 +209,29 @@ enum Obj {
     Atomic(AtomicSt),
 }
 
-/// The latest access of one (task, location, kind) to a variable.
-#[derive(Debug, Clone)]
-struct Rec {
+/// The latest access of one (task, location, kind) to a variable: the part the race check
+/// scans...
+#[derive(Debug, Clone, Copy)]
+struct Hot {
+    step: u64,
     task: u32,
     loc: u32,
     kind: AccessKind,
-    step: u64,
+}
+
+/// ...and the part needed only to report it.
+#[derive(Debug, Clone)]
+struct Cold {
     event: EventRef,
     ts: u64,
     syncs: Option<Rc<[SyncOp]>>,
+}
+
+/// The access records of one variable (parallel vectors).
+#[derive(Debug, Default)]
+struct VarSt {
+    hot: Vec<Hot>,
+    cold: Vec<Cold>,
 }
 
 const NO_LOC: u32 = u32::MAX;
@@ -209,15 +251,16 @@ pub(crate) struct Engine {
     opts: Options,
     pub(crate) symbols: Symbols,
     tasks: Vec<TaskState>,
-    task_ix: HashMap<TaskId, usize>,
-    objs: HashMap<ObjectId, Obj>,
-    vars: HashMap<ObjectId, Vec<Rec>>,
+    task_ix: FastMap<TaskId, usize>,
+    objs: FastMap<ObjectId, Obj>,
+    vars: FastMap<ObjectId, VarSt>,
+    scratch: Vec<(Hot, Cold)>,
     heap: BinaryHeap<Reverse<(u64, EventRef, usize)>>,
-    waiters: HashMap<Key, Vec<usize>>,
+    waiters: FastMap<Key, Vec<usize>>,
     pending: usize,
     next_ref: EventRef,
     races: Vec<Race>,
-    race_ix: HashMap<(ObjectId, u32, u32), usize>,
+    race_ix: FastMap<(ObjectId, u32, u32), usize>,
     diags: Vec<Diagnostic>,
     edges: Vec<HbEdge>,
     stats: Stats,
@@ -237,15 +280,16 @@ impl Engine {
             opts: opts.clone(),
             symbols: Symbols::default(),
             tasks: Vec::new(),
-            task_ix: HashMap::new(),
-            objs: HashMap::new(),
-            vars: HashMap::new(),
+            task_ix: FastMap::default(),
+            objs: FastMap::default(),
+            vars: FastMap::default(),
+            scratch: Vec::new(),
             heap: BinaryHeap::new(),
-            waiters: HashMap::new(),
+            waiters: FastMap::default(),
             pending: 0,
             next_ref: 0,
             races: Vec::new(),
-            race_ix: HashMap::new(),
+            race_ix: FastMap::default(),
             diags: Vec::new(),
             edges: Vec::new(),
             stats: Stats::default(),
@@ -346,13 +390,13 @@ impl Engine {
             (a.var, a.first.event, a.second.event).cmp(&(b.var, b.first.event, b.second.event))
         });
         self.stats.race_pairs = races.iter().map(|r| r.count).sum();
+        let cycles = match self.lock_order.take() {
+            Some(lo) => lo.cycles(&mut self.stats, &self.symbols, &mut self.diags),
+            None => Vec::new(),
+        };
         let mut diags = std::mem::take(&mut self.diags);
         diags.sort();
         diags.dedup();
-        let cycles = match self.lock_order.take() {
-            Some(lo) => lo.cycles(&mut self.stats),
-            None => Vec::new(),
-        };
         Analysis {
             races,
             cycles,
@@ -707,7 +751,8 @@ impl Engine {
             | MutexTryLockFailed { .. } => return None,
             LockRequest { lock } => {
                 if let Some(lo) = &mut self.lock_order {
-                    lo.request(ev.task, lock, site);
+                    let t = &self.tasks[ix];
+                    lo.request(ev.task, lock, site, &t.held, &t.clocks.nl, ix);
                 }
                 return None;
             }
@@ -1401,81 +1446,83 @@ impl Engine {
             t.snap = Some(t.syncs.iter().copied().collect());
         }
         let t = &self.tasks[ix];
-        let recs = self.vars.entry(var).or_default();
+        let clock = &t.clocks.hb.0;
+        let vs = self.vars.entry(var).or_default();
         let mut own = None;
         let mut i = 0;
-        let mut found: Vec<Rec> = Vec::new();
-        while i < recs.len() {
-            let rec = &recs[i];
-            if rec.task as usize == ix {
-                if rec.loc == loc && rec.kind == kind {
+        let mut found = std::mem::take(&mut self.scratch);
+        let write = kind.is_write();
+        let atomic = kind.is_atomic();
+        while i < vs.hot.len() {
+            let h = vs.hot[i];
+            if h.task as usize == ix {
+                if h.loc == loc && h.kind == kind {
                     own = Some(i);
                 }
                 i += 1;
                 continue;
             }
-            let ordered = rec.step <= t.clocks.hb.get(rec.task as usize);
+            let ordered = h.step <= clock.get(h.task as usize).copied().unwrap_or(0);
             if ordered {
-                if rec.loc == loc && rec.kind == kind {
-                    // Superseded by this access: every later access racing with `rec` races
-                    // with this one, at the same location pair.
-                    recs.swap_remove(i);
-                    if own == Some(recs.len()) {
+                if h.loc == loc && h.kind == kind {
+                    // Superseded by this access: every later access racing with it races
+                    // with this one too, at the same location pair.
+                    vs.hot.swap_remove(i);
+                    vs.cold.swap_remove(i);
+                    if own == Some(vs.hot.len()) {
                         own = Some(i);
                     }
                     continue;
                 }
-            } else if (rec.kind.is_write() || kind.is_write()) && !(rec.kind.is_atomic() && kind.is_atomic())
-            {
-                found.push(rec.clone());
+            } else if (h.kind.is_write() || write) && !(h.kind.is_atomic() && atomic) {
+                found.push((h, vs.cold[i].clone()));
             }
             i += 1;
         }
-        let syncs = t.snap.clone();
+        let syncs = &t.snap;
         match own {
             Some(o) => {
-                let rec = &mut recs[o];
-                rec.step = step;
-                rec.event = site.event;
-                rec.ts = site.ts;
-                rec.syncs = syncs.clone();
+                vs.hot[o].step = step;
+                let c = &mut vs.cold[o];
+                c.event = site.event;
+                c.ts = site.ts;
+                if !opt_rc_eq(&c.syncs, syncs) {
+                    c.syncs = syncs.clone();
+                }
             }
-            None => recs.push(Rec {
-                task: ix as u32,
-                loc,
-                kind,
-                step,
-                event: site.event,
-                ts: site.ts,
-                syncs: syncs.clone(),
-            }),
+            None => {
+                vs.hot.push(Hot {
+                    step,
+                    task: ix as u32,
+                    loc,
+                    kind,
+                });
+                vs.cold.push(Cold {
+                    event: site.event,
+                    ts: site.ts,
+                    syncs: syncs.clone(),
+                });
+            }
         }
-        for rec in found {
-            self.report(var, &rec, kind, site, &syncs, ix);
+        for (h, c) in found.drain(..) {
+            self.report(var, &h, &c, kind, site, ix);
         }
+        self.scratch = found;
     }
 
-    fn report(
-        &mut self,
-        var: ObjectId,
-        rec: &Rec,
-        kind: AccessKind,
-        site: Site,
-        syncs: &Option<Rc<[SyncOp]>>,
-        ix: usize,
-    ) {
+    fn report(&mut self, var: ObjectId, h: &Hot, c: &Cold, kind: AccessKind, site: Site, ix: usize) {
         let loc = loc_key(site.loc);
-        let key = (var, rec.loc.min(loc), rec.loc.max(loc));
+        let key = (var, h.loc.min(loc), h.loc.max(loc));
         if let Some(&i) = self.race_ix.get(&key) {
             self.races[i].count += 1;
             return;
         }
         let first = Access {
-            event: rec.event,
-            task: self.tasks[rec.task as usize].id,
-            kind: rec.kind,
-            loc: loc_of(rec.loc),
-            ts: rec.ts,
+            event: c.event,
+            task: self.tasks[h.task as usize].id,
+            kind: h.kind,
+            loc: loc_of(h.loc),
+            ts: c.ts,
         };
         let second = Access {
             event: site.event,
@@ -1488,10 +1535,10 @@ impl Engine {
             last_syncs: s.as_deref().map(<[SyncOp]>::to_vec).unwrap_or_default(),
         };
         let explanation = Explanation {
-            first: side(&rec.syncs),
-            second: side(syncs),
-            first_step: rec.step,
-            second_knew_of_first: self.tasks[ix].clocks.hb.get(rec.task as usize),
+            first: side(&c.syncs),
+            second: side(&self.tasks[ix].snap),
+            first_step: h.step,
+            second_knew_of_first: self.tasks[ix].clocks.hb.get(h.task as usize),
         };
         self.race_ix.insert(key, self.races.len());
         self.races.push(Race {
@@ -1501,5 +1548,13 @@ impl Engine {
             count: 1,
             explanation,
         });
+    }
+}
+
+fn opt_rc_eq(a: &Option<Rc<[SyncOp]>>, b: &Option<Rc<[SyncOp]>>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => Rc::ptr_eq(a, b),
+        (None, None) => true,
+        _ => false,
     }
 }
