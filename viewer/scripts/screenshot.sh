@@ -31,8 +31,12 @@ for _ in $(seq 50); do
 done
 [[ -n ${win:-} ]] || { echo "no hb-view window appeared" >&2; cat "$work/view.log" >&2; exit 1; }
 sleep 2
-DISPLAY=$display xdotool mousemove 700 400
-DISPLAY=$display xdotool key --window "$win" n
+# No window manager under Xvfb: give the window the keyboard focus by clicking an empty
+# part of the timeline, then press "n" (next finding).
+DISPLAY=$display xdotool windowfocus --sync "$win" 2>/dev/null || true
+DISPLAY=$display xdotool mousemove 900 700 click 1
+sleep 0.5
+DISPLAY=$display xdotool key n
 sleep 1
 mkdir -p "$(dirname "$out")"
 DISPLAY=$display import -window root "$out"

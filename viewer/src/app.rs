@@ -12,7 +12,7 @@ use hb_format::Trace;
 use crate::findings::EDGE_KINDS;
 use crate::frame::FramePlan;
 use crate::load::{LoadMsg, Loader, Stage};
-use crate::model::{EventRef, FindingKind, Model, SearchHit};
+use crate::model::{EventRef, FindingKind, LinkStyle, Model, SearchHit};
 use crate::view::{format_duration, Viewport};
 
 pub use eframe::egui;
@@ -644,7 +644,20 @@ fn select_finding(model: &Model, v: &mut ViewState, i: usize) {
     v.selected_finding = Some(i);
     v.selected_event = f.events.first().copied();
     let whole = (model.t_max - model.t_min).max(1) as f64;
-    if let Some((lo, hi)) = model.time_span(&f.events) {
+    if let Some((mut lo, mut hi)) = model.time_span(&f.events) {
+        // Also show the synchronizations the explanation lists when they are close by, so
+        // the picture shows why the edge is missing (e.g. the unlock that came too early).
+        let reach = 3 * (hi - lo).max((whole / 2000.0) as u64);
+        for link in f.links.iter().filter(|l| l.style == LinkStyle::Sync) {
+            for ev in [link.from, link.to] {
+                if let Some((_, ts)) = model.event_pos(ev) {
+                    if ts + reach >= lo && ts <= hi + reach {
+                        lo = lo.min(ts);
+                        hi = hi.max(ts);
+                    }
+                }
+            }
+        }
         v.viewport = Viewport::focus(lo, hi, whole / 2000.0);
     }
     let lanes: Vec<usize> = f

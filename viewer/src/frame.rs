@@ -94,19 +94,17 @@ pub fn prepare(model: &Model, req: &FrameRequest, plan: &mut FramePlan) {
     for lane in lanes {
         let l = &model.lanes[lane];
         let idx = &l.events;
-        let mut i = idx.lower_bound(t0);
+        let i0 = idx.lower_bound(t0);
         let end = idx.ts.partition_point(|&x| (x as f64) <= t1);
         let run_start = plan.marks.len();
-        while i < end {
-            let t = idx.ts[i] as f64;
-            let col = ((t - t0) / col_t).floor();
-            let col_end = t0 + (col + 1.0) * col_t;
-            let j = gallop(&idx.ts, i + 1, end, |x| (x as f64) < col_end);
+        let lane_id = lane as u32;
+        // Column `col` holding events `i..j`: one event at its own x, several merged.
+        let mut emit = |col: f64, i: usize, j: usize, mask: u16| {
             let count = (j - i) as u32;
             let mark = if count == 1 {
-                let x = ((t - t0) * ppt) as f32;
+                let x = ((idx.ts[i] as f64 - t0) * ppt) as f32;
                 Mark {
-                    lane: lane as u32,
+                    lane: lane_id,
                     x0: x,
                     x1: x,
                     count,
@@ -116,15 +114,14 @@ pub fn prepare(model: &Model, req: &FrameRequest, plan: &mut FramePlan) {
             } else {
                 let x0 = col as f32 * col_px;
                 Mark {
-                    lane: lane as u32,
+                    lane: lane_id,
                     x0,
                     x1: x0 + col_px,
                     count,
-                    mask: idx.mask(i, j),
+                    mask,
                     first: i as u32,
                 }
             };
-            i = j;
             if plan.marks.len() > run_start {
                 let last = plan.marks.last_mut().expect("non-empty");
                 if last.count > 1
@@ -135,10 +132,46 @@ pub fn prepare(model: &Model, req: &FrameRequest, plan: &mut FramePlan) {
                     last.x1 = mark.x1;
                     last.count += mark.count;
                     last.mask |= mark.mask;
-                    continue;
+                    return;
                 }
             }
             plan.marks.push(mark);
+        };
+        match idx.buckets.level_for(col_t / 2.0) {
+            Some((k, w)) if end > i0 => {
+                // Dense: several buckets per column. Column boundaries snap to the next bucket
+                // boundary (less than half a column away); the view's edges stay exact.
+                let b = &idx.buckets;
+                let origin = b.origin as f64;
+                let bucket_at = |t: f64| ((t - origin) / w).ceil().max(0.0) as usize;
+                let c_first = ((idx.ts[i0] as f64 - t0) / col_t).floor();
+                let c_last = ((idx.ts[end - 1] as f64 - t0) / col_t).floor();
+                let mut i = i0;
+                let mut c = c_first;
+                while c <= c_last && i < end {
+                    let (b0, b1) = (bucket_at(t0 + c * col_t), bucket_at(t0 + (c + 1.0) * col_t));
+                    let snapped = b.start(k, b1);
+                    let j = if c == c_last { end } else { snapped.clamp(i, end) };
+                    if j > i {
+                        let exact = c == c_first || j != snapped || b.start(k, b0) != i;
+                        let mask = if exact { idx.mask(i, j) } else { b.mask(k, b0, b1) };
+                        emit(c, i, j, mask);
+                        i = j;
+                    }
+                    c += 1.0;
+                }
+            }
+            _ => {
+                // Sparse: jump from event to event, one search per non-empty column.
+                let mut i = i0;
+                while i < end {
+                    let col = ((idx.ts[i] as f64 - t0) / col_t).floor();
+                    let col_end = t0 + (col + 1.0) * col_t;
+                    let j = gallop(&idx.ts, i + 1, end, |x| (x as f64) < col_end);
+                    emit(col, i, j, idx.mask(i, j));
+                    i = j;
+                }
+            }
         }
         visible_pieces(&l.waits, t0, t1, ppt, |p| {
             plan.waits.push(Bar {
@@ -281,7 +314,14 @@ mod tests {
     #[test]
     fn every_visible_event_is_counted_once() {
         let m = model(20_000);
-        for (zoom, width) in [(1.0, 1000.0), (7.0, 640.0), (300.0, 1200.0)] {
+        // Narrow widths put many events in a column: the bucket (dense) path.
+        for (zoom, width) in [
+            (1.0, 1000.0),
+            (7.0, 640.0),
+            (300.0, 1200.0),
+            (1.0, 40.0),
+            (2.0, 20.0),
+        ] {
             let span = (m.t_max - m.t_min) as f64 / zoom;
             let view = Viewport {
                 t0: m.t_min as f64 + span * 0.3,
@@ -293,6 +333,13 @@ mod tests {
                 lanes: 0..m.lanes.len(),
                 column_px: 1.0,
             };
+            let col_t = view.span() / width as f64;
+            let dense = m.lanes[1].events.buckets.level_for(col_t / 2.0).is_some();
+            assert_eq!(
+                dense,
+                width < 100.0,
+                "zoom {zoom} width {width} takes the intended path"
+            );
             let mut plan = FramePlan::default();
             prepare(&m, &req, &mut plan);
             let drawn: u64 = plan.marks.iter().map(|k| k.count as u64).sum();
@@ -309,6 +356,20 @@ mod tests {
                 "zoom {zoom}"
             );
             assert!(plan.marks.iter().all(|k| k.x0 >= -1.0 && k.x1 <= width + 1.0));
+            // Each mark holds the right kinds, and its events lie within a column of it.
+            let ppt = view.px_per_tick(width) as f32;
+            for k in &plan.marks {
+                let idx = &m.lanes[k.lane as usize].events;
+                let (a, b) = (k.first as usize, (k.first + k.count) as usize);
+                assert_eq!(k.mask, (a..b).fold(0, |acc, i| acc | idx.bit(i)), "zoom {zoom}");
+                for i in a..b {
+                    let x = (idx.ts[i] as f64 - view.t0) as f32 * ppt;
+                    assert!(
+                        x >= k.x0 - 1.0 && x <= k.x1 + 1.0,
+                        "zoom {zoom}: x {x} outside {k:?}"
+                    );
+                }
+            }
         }
     }
 

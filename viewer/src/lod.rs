@@ -131,6 +131,92 @@ pub struct EventIndex {
     /// Index into `Trace::events` of each entry (parallel to `ts`).
     pub event: Vec<u32>,
     levels: Vec<Vec<u16>>,
+    /// Time buckets for dense frames.
+    pub buckets: TimeBuckets,
+}
+
+/// Average number of events per bucket of the finest [`TimeBuckets`] level.
+const EVENTS_PER_BUCKET: u64 = 16;
+
+/// A pyramid of fixed-width time buckets over one lane: level `k` cuts time from `origin` into
+/// buckets `width << k` ticks wide and stores, per bucket, the index of its first event and the
+/// OR of its events' category bits.
+///
+/// When a pixel column spans several buckets, the events of the column are found with two
+/// array reads instead of two searches over the timestamps, and its kinds with a few ORs: a
+/// frame showing millions of events reads a few compact arrays left to right.
+#[derive(Debug, Clone, Default)]
+pub struct TimeBuckets {
+    /// Start of bucket 0.
+    pub origin: u64,
+    /// Width of a finest-level bucket in ticks.
+    pub width: u64,
+    /// `(starts, masks)` per level: `starts[b]` is the first event index at or after the start
+    /// of bucket `b` (one extra entry at the end); `masks[b]` the kinds in bucket `b`.
+    levels: Vec<(Vec<u32>, Vec<u16>)>,
+}
+
+impl TimeBuckets {
+    fn build(ts: &[u64], bits: &[u16]) -> TimeBuckets {
+        let (Some(&first), Some(&last)) = (ts.first(), ts.last()) else {
+            return TimeBuckets::default();
+        };
+        let span = last - first + 1;
+        let width = (span * EVENTS_PER_BUCKET).div_ceil(ts.len() as u64).max(1);
+        let n = span.div_ceil(width) as usize;
+        let mut starts = Vec::with_capacity(n + 1);
+        let mut masks = vec![0u16; n];
+        let mut i = 0;
+        for b in 0..n {
+            starts.push(i as u32);
+            let end = first + (b as u64 + 1) * width;
+            while i < ts.len() && ts[i] < end {
+                masks[b] |= bits[i];
+                i += 1;
+            }
+        }
+        starts.push(ts.len() as u32);
+        let mut levels = vec![(starts, masks)];
+        while levels.last().is_some_and(|l| l.1.len() > 1) {
+            let (ps, pm) = levels.last().expect("non-empty levels");
+            let n = pm.len().div_ceil(2);
+            let starts: Vec<u32> = (0..=n).map(|b| ps[(2 * b).min(pm.len())]).collect();
+            let masks: Vec<u16> = pm.chunks(2).map(|c| c.iter().fold(0, |a, b| a | b)).collect();
+            levels.push((starts, masks));
+        }
+        TimeBuckets {
+            origin: first,
+            width,
+            levels,
+        }
+    }
+
+    /// The coarsest level whose buckets are at most `max_width` ticks wide, with its width.
+    pub fn level_for(&self, max_width: f64) -> Option<(usize, f64)> {
+        if self.levels.is_empty() || (self.width as f64) > max_width {
+            return None;
+        }
+        let k = ((max_width / self.width as f64).log2().floor() as usize).min(self.levels.len() - 1);
+        Some((k, (self.width << k) as f64))
+    }
+
+    /// Number of buckets of level `k`.
+    pub fn len(&self, k: usize) -> usize {
+        self.levels[k].1.len()
+    }
+
+    /// Index of the first event at or after the start of bucket `b` of level `k` (`b` may be
+    /// one past the last bucket: the number of events).
+    pub fn start(&self, k: usize, b: usize) -> usize {
+        let s = &self.levels[k].0;
+        s[b.min(s.len() - 1)] as usize
+    }
+
+    /// The kinds of buckets `a..b` of level `k`.
+    pub fn mask(&self, k: usize, a: usize, b: usize) -> u16 {
+        let m = &self.levels[k].1;
+        m[a.min(m.len())..b.min(m.len())].iter().fold(0, |x, y| x | y)
+    }
 }
 
 impl EventIndex {
@@ -148,13 +234,19 @@ impl EventIndex {
             event.push(e);
             base.push(c.bit());
         }
+        let buckets = TimeBuckets::build(&ts, &base);
         let mut levels = vec![base];
         while levels.last().is_some_and(|l| l.len() > 1) {
             let prev = levels.last().expect("non-empty levels");
             let next: Vec<u16> = prev.chunks(2).map(|c| c.iter().fold(0, |a, b| a | b)).collect();
             levels.push(next);
         }
-        EventIndex { ts, event, levels }
+        EventIndex {
+            ts,
+            event,
+            levels,
+            buckets,
+        }
     }
 
     /// Number of events.
@@ -201,9 +293,16 @@ impl EventIndex {
 
     /// Bytes used by the index (for the README's memory figures).
     pub fn heap_bytes(&self) -> usize {
+        let buckets: usize = self
+            .buckets
+            .levels
+            .iter()
+            .map(|(s, m)| s.capacity() * 4 + m.capacity() * 2)
+            .sum();
         self.ts.capacity() * 8
             + self.event.capacity() * 4
             + self.levels.iter().map(|l| l.capacity() * 2).sum::<usize>()
+            + buckets
     }
 }
 
@@ -400,6 +499,32 @@ mod tests {
         let firsts: Vec<u32> = pieces.iter().map(|p| p.first).collect();
         assert_eq!(firsts, vec![50, 51, 52, 53, 54]);
         assert!(pieces.iter().all(|p| p.count == 1 && p.x1 - p.x0 == 10.0));
+    }
+
+    #[test]
+    fn buckets_count_exactly_at_every_level() {
+        let ts: Vec<u64> = (0..1000u64).map(|i| 5 + i * i / 50).collect();
+        let cats: Vec<Category> = (0..1000).map(|i| Category::ALL[i % 10]).collect();
+        let idx = index(&ts, &cats);
+        let b = &idx.buckets;
+        assert_eq!(b.origin, 5);
+        for k in 0..b.levels.len() {
+            let w = b.width << k;
+            for bucket in 0..=b.len(k) {
+                let t = b.origin + bucket as u64 * w;
+                assert_eq!(
+                    b.start(k, bucket),
+                    ts.partition_point(|&x| x < t),
+                    "level {k} bucket {bucket}"
+                );
+            }
+            let a = b.start(k, 0);
+            let z = b.start(k, b.len(k));
+            assert_eq!((a, z), (0, 1000));
+            assert_eq!(b.mask(k, 0, 1), idx.mask(b.start(k, 0), b.start(k, 1)));
+        }
+        assert_eq!(b.level_for(b.width as f64 - 1.0), None);
+        assert_eq!(b.level_for(b.width as f64 * 5.0), Some((2, (b.width * 4) as f64)));
     }
 
     #[test]

@@ -14,8 +14,10 @@ use crate::view::format_duration;
 const LABEL_W: f32 = 170.0;
 /// Height of the ruler.
 const RULER_H: f32 = 26.0;
-/// Height of one lane.
-pub(super) const LANE_H: f32 = 34.0;
+/// Height of one lane when there are many (lanes grow to fill the height, up to [`MAX_LANE_H`]).
+const MIN_LANE_H: f32 = 34.0;
+/// Height of one lane when there are few.
+const MAX_LANE_H: f32 = 56.0;
 /// All edges of the visible events are drawn when at most this many events are on screen.
 const CLOSE_ZOOM_EVENTS: u64 = 2_000;
 
@@ -42,6 +44,7 @@ const CYCLE_ORANGE: Color32 = Color32::from_rgb(255, 160, 30);
 /// Screen geometry of one frame.
 struct Geo {
     tl: Rect,
+    lane_h: f32,
     width: f32,
     origin: Pos2,
 }
@@ -52,7 +55,7 @@ impl Geo {
     }
 
     fn lane_y(&self, lane: usize) -> f32 {
-        self.origin.y + lane as f32 * LANE_H + LANE_H * 0.62
+        self.origin.y + lane as f32 * self.lane_h + self.lane_h * 0.62
     }
 
     fn event(&self, model: &Model, v: &ViewState, ev: EventRef) -> Option<Pos2> {
@@ -74,10 +77,11 @@ pub(super) fn show(
     let tl = Rect::from_min_max(Pos2::new(rect.left() + LABEL_W, rect.top() + RULER_H), rect.max);
     let width = tl.width().max(1.0);
     let n_lanes = model.lanes.len();
-    let content_h = n_lanes as f32 * LANE_H;
+    let lane_h = (tl.height() / n_lanes.max(1) as f32).clamp(MIN_LANE_H, MAX_LANE_H);
+    let content_h = n_lanes as f32 * lane_h;
     let max_scroll = (content_h - tl.height()).max(0.0);
     if let Some((lo, hi)) = v.reveal_lanes.take() {
-        let (top, bottom) = (lo as f32 * LANE_H, (hi + 1) as f32 * LANE_H);
+        let (top, bottom) = (lo as f32 * lane_h, (hi + 1) as f32 * lane_h);
         if bottom > v.scroll_y + tl.height() {
             v.scroll_y = bottom - tl.height();
         }
@@ -88,10 +92,11 @@ pub(super) fn show(
     handle_input(ui, &resp, model, v, tl, max_scroll);
     v.scroll_y = v.scroll_y.clamp(0.0, max_scroll);
 
-    let first = ((v.scroll_y / LANE_H).floor() as usize).min(n_lanes);
-    let last = (((v.scroll_y + tl.height()) / LANE_H).ceil() as usize).min(n_lanes);
+    let first = ((v.scroll_y / lane_h).floor() as usize).min(n_lanes);
+    let last = (((v.scroll_y + tl.height()) / lane_h).ceil() as usize).min(n_lanes);
     let geo = Geo {
         tl,
+        lane_h,
         width,
         origin: Pos2::new(tl.left(), tl.top() - v.scroll_y),
     };
@@ -108,8 +113,8 @@ pub(super) fn show(
     let unit = model.trace.header.clock_unit_ns;
     // Lane stripes and lifetimes.
     for lane in first..last {
-        let top = geo.origin.y + lane as f32 * LANE_H;
-        let r = Rect::from_min_max(Pos2::new(tl.left(), top), Pos2::new(tl.right(), top + LANE_H));
+        let top = geo.origin.y + lane as f32 * lane_h;
+        let r = Rect::from_min_max(Pos2::new(tl.left(), top), Pos2::new(tl.right(), top + lane_h));
         if lane % 2 == 1 {
             painter.rect_filled(r, 0.0, Color32::from_white_alpha(6));
         }
@@ -166,7 +171,7 @@ pub(super) fn show(
         plan,
         &MeshLayout {
             origin: geo.origin,
-            lane_h: LANE_H,
+            lane_h,
             width,
         },
         &mut mesh,
@@ -236,10 +241,10 @@ pub(super) fn show(
     labels_ui.set_clip_rect(col);
     for lane in first..last {
         let l = &model.lanes[lane];
-        let top = geo.origin.y + lane as f32 * LANE_H;
+        let top = geo.origin.y + lane as f32 * lane_h;
         let r = Rect::from_min_max(
             Pos2::new(col.left() + 6.0, top + 4.0),
-            Pos2::new(col.right() - 4.0, top + LANE_H - 4.0),
+            Pos2::new(col.right() - 4.0, top + lane_h - 4.0),
         );
         let status = if l.ended {
             "ended"
@@ -310,7 +315,7 @@ fn pick(model: &Model, v: &ViewState, geo: &Geo, p: Pos2) -> Option<EventRef> {
     if !geo.tl.contains(p) {
         return None;
     }
-    let lane = ((p.y - geo.origin.y) / LANE_H).floor();
+    let lane = ((p.y - geo.origin.y) / geo.lane_h).floor();
     let l = model.lanes.get(lane as usize).filter(|_| lane >= 0.0)?;
     let x = p.x - geo.tl.left();
     let t = v.viewport.t_of(x, geo.width);
@@ -337,7 +342,7 @@ fn hover(ui: &egui::Ui, resp: &egui::Response, model: &Model, plan: &FramePlan, 
     let Some(p) = resp.hover_pos().filter(|p| geo.tl.contains(*p)) else {
         return;
     };
-    let lane = ((p.y - geo.origin.y) / LANE_H).floor();
+    let lane = ((p.y - geo.origin.y) / geo.lane_h).floor();
     if lane < 0.0 {
         return;
     }
@@ -374,7 +379,7 @@ fn hover(ui: &egui::Ui, resp: &egui::Response, model: &Model, plan: &FramePlan, 
             lines.push("zoom in (ctrl+wheel, double-click) to separate them".to_owned());
         }
     }
-    let y_in_lane = p.y - geo.origin.y - lane as f32 * LANE_H;
+    let y_in_lane = p.y - geo.origin.y - lane as f32 * geo.lane_h;
     for w in plan
         .waits
         .iter()
