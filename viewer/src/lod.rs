@@ -167,11 +167,11 @@ impl TimeBuckets {
         let mut starts = Vec::with_capacity(n + 1);
         let mut masks = vec![0u16; n];
         let mut i = 0;
-        for b in 0..n {
+        for (b, mask) in masks.iter_mut().enumerate() {
             starts.push(i as u32);
             let end = first + (b as u64 + 1) * width;
             while i < ts.len() && ts[i] < end {
-                masks[b] |= bits[i];
+                *mask |= bits[i];
                 i += 1;
             }
         }
