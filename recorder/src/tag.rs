@@ -135,7 +135,7 @@ impl fmt::Debug for Var {
 ///
 /// # Safety contract (there is none to uphold)
 ///
-/// The value lives in an internal lock, so a `Shared<T>` is always sound to use from any
+/// The value lives behind an internal spinlock, so a `Shared<T>` is always sound to use from any
 /// number of threads — even when the program forgets to synchronize. That internal lock is
 /// *not* recorded: the trace shows only the program's own synchronization, so the
 /// analyzer reports the accesses the program left unordered as races, exactly as it would
@@ -143,8 +143,91 @@ impl fmt::Debug for Var {
 /// is one access: `x.set(x.get() + 1)` is a read and a separate write (and loses updates
 /// under contention, as the racy original would).
 pub struct Shared<T> {
-    value: parking_lot::Mutex<T>,
+    value: SpinCell<T>,
     obj: Obj,
+}
+
+/// The internal lock of a [`Shared`]: a spinlock (one compare-exchange and one release
+/// store per access), cheaper than a full mutex on the usual uncontended path — the
+/// program normally orders its accesses itself.
+struct SpinCell<T> {
+    locked: std::sync::atomic::AtomicBool,
+    value: std::cell::UnsafeCell<T>,
+}
+
+// SAFETY: the value is only reached through `SpinCell::lock`, which gives one thread at a
+// time exclusive access (acquire on lock, release on unlock).
+unsafe impl<T: Send> Sync for SpinCell<T> {}
+
+struct SpinGuard<'a, T> {
+    cell: &'a SpinCell<T>,
+}
+
+impl<T> SpinCell<T> {
+    const fn new(value: T) -> Self {
+        SpinCell {
+            locked: std::sync::atomic::AtomicBool::new(false),
+            value: std::cell::UnsafeCell::new(value),
+        }
+    }
+
+    #[inline]
+    fn lock(&self) -> SpinGuard<'_, T> {
+        use std::sync::atomic::Ordering::{Acquire, Relaxed};
+        let mut spins = 0u32;
+        while self
+            .locked
+            .compare_exchange_weak(false, true, Acquire, Relaxed)
+            .is_err()
+        {
+            spins += 1;
+            if spins < 64 {
+                std::hint::spin_loop();
+            } else {
+                std::thread::yield_now();
+            }
+        }
+        SpinGuard { cell: self }
+    }
+
+    fn try_lock(&self) -> Option<SpinGuard<'_, T>> {
+        use std::sync::atomic::Ordering::{Acquire, Relaxed};
+        self.locked
+            .compare_exchange(false, true, Acquire, Relaxed)
+            .ok()
+            .map(|_| SpinGuard { cell: self })
+    }
+
+    fn get_mut(&mut self) -> &mut T {
+        self.value.get_mut()
+    }
+
+    fn into_inner(self) -> T {
+        self.value.into_inner()
+    }
+}
+
+impl<T> std::ops::Deref for SpinGuard<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        // SAFETY: the guard holds the lock.
+        unsafe { &*self.cell.value.get() }
+    }
+}
+
+impl<T> std::ops::DerefMut for SpinGuard<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        // SAFETY: the guard holds the lock.
+        unsafe { &mut *self.cell.value.get() }
+    }
+}
+
+impl<T> Drop for SpinGuard<'_, T> {
+    fn drop(&mut self) {
+        self.cell
+            .locked
+            .store(false, std::sync::atomic::Ordering::Release);
+    }
 }
 
 impl<T> Shared<T> {
@@ -152,7 +235,7 @@ impl<T> Shared<T> {
     #[track_caller]
     pub fn new(name: impl Into<Cow<'static, str>>, value: T) -> Self {
         Shared {
-            value: parking_lot::Mutex::new(value),
+            value: SpinCell::new(value),
             obj: Obj::eager(ObjectKind::Variable, Some(name.into()), Location::caller()),
         }
     }
@@ -161,7 +244,7 @@ impl<T> Shared<T> {
     #[track_caller]
     pub const fn named(name: &'static str, value: T) -> Self {
         Shared {
-            value: parking_lot::Mutex::new(value),
+            value: SpinCell::new(value),
             obj: Obj::new(ObjectKind::Variable, Some(name), Location::caller()),
         }
     }
