@@ -61,7 +61,12 @@ impl<W: Write> TraceWriter<W> {
     /// [`FrameEncoder`]). With `task` `None`, `words` must be empty.
     pub fn write_batch(&mut self, task: Option<TaskId>, defs: &[Def], words: &[u64]) -> io::Result<()> {
         debug_assert!(task.is_some() || words.is_empty());
-        rmp_serde::encode::write(&mut self.payload, &(task, defs, words)).map_err(io::Error::other)?;
+        // Byte for byte what `rmp_serde` writes for `(task, defs, words)`, with the event
+        // words (the bulk of a trace) encoded directly rather than through serde.
+        self.payload.push(0x93);
+        rmp_serde::encode::write(&mut self.payload, &task).map_err(io::Error::other)?;
+        rmp_serde::encode::write(&mut self.payload, defs).map_err(io::Error::other)?;
+        push_uint_array(&mut self.payload, words);
         self.write_payload(FRAME_BATCH)
     }
 
@@ -109,6 +114,38 @@ impl<W: Write> TraceWriter<W> {
     pub fn into_inner(mut self) -> io::Result<W> {
         self.out.flush()?;
         Ok(self.out)
+    }
+}
+
+/// Appends `words` as a MessagePack array of unsigned integers, each in its smallest form
+/// (exactly as `rmp_serde` encodes a `[u64]`).
+fn push_uint_array(out: &mut Vec<u8>, words: &[u64]) {
+    let n = words.len();
+    if n < 16 {
+        out.push(0x90 | n as u8);
+    } else if n <= u16::MAX as usize {
+        out.push(0xdc);
+        out.extend_from_slice(&(n as u16).to_be_bytes());
+    } else {
+        out.push(0xdd);
+        out.extend_from_slice(&(n as u32).to_be_bytes());
+    }
+    out.reserve(n * 2);
+    for &v in words {
+        if v < 0x80 {
+            out.push(v as u8);
+        } else if v <= 0xff {
+            out.extend_from_slice(&[0xcc, v as u8]);
+        } else if v <= 0xffff {
+            out.push(0xcd);
+            out.extend_from_slice(&(v as u16).to_be_bytes());
+        } else if v <= 0xffff_ffff {
+            out.push(0xce);
+            out.extend_from_slice(&(v as u32).to_be_bytes());
+        } else {
+            out.push(0xcf);
+            out.extend_from_slice(&v.to_be_bytes());
+        }
     }
 }
 
