@@ -454,6 +454,20 @@ impl ViewerApp {
                     FindingKind::Cycle => "Lock-order cycle",
                 });
                 ui.label(RichText::new(&f.title).strong());
+                ui.label(
+                    RichText::new(match f.kind {
+                        FindingKind::Race => {
+                            "On the timeline: rings = the two accesses, dashed red = the missing edge, \
+                             white arrows = the synchronizations listed below."
+                        }
+                        FindingKind::Cycle => {
+                            "On the timeline: orange arcs = lock held -> lock acquired in one task, \
+                             dashed orange = the same lock in the next task of the cycle."
+                        }
+                    })
+                    .small()
+                    .weak(),
+                );
                 for line in &f.detail {
                     ui.label(line);
                 }

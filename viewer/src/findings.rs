@@ -175,6 +175,7 @@ fn race_finding(r: &Race, sym: &Symbols, unit: u64) -> Finding {
         title,
         detail,
         events: vec![a.event, b.event],
+        labels: vec![a.kind.noun().to_owned(), b.kind.noun().to_owned()],
         links,
     }
 }
@@ -199,6 +200,7 @@ fn cycle_finding(c: &LockCycle, sym: &Symbols) -> Finding {
     let title = format!("lock-order cycle: {}{times}", names.join(" -> "));
     let mut detail = Vec::new();
     let mut events = Vec::new();
+    let mut labels = Vec::new();
     let mut links = Vec::new();
     for (i, e) in c.edges.iter().enumerate() {
         let also = if e.also_held.is_empty() {
@@ -219,6 +221,8 @@ fn cycle_finding(c: &LockCycle, sym: &Symbols) -> Finding {
         ));
         events.push(e.held_at.event);
         events.push(e.requested_at.event);
+        labels.push(format!("holds {}", sym.object_name(e.held)));
+        labels.push(format!("acquires {}", sym.object_name(e.requested)));
         links.push(Link {
             from: e.held_at.event,
             to: e.requested_at.event,
@@ -242,6 +246,7 @@ fn cycle_finding(c: &LockCycle, sym: &Symbols) -> Finding {
         title,
         detail,
         events,
+        labels,
         links,
     }
 }

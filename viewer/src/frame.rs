@@ -247,6 +247,25 @@ pub struct MeshLayout {
 }
 
 impl MeshLayout {
+    /// Height of a span bar: tall enough for its name in lanes of 48 px or more.
+    pub fn span_h(&self) -> f32 {
+        if self.lane_h >= 48.0 {
+            11.0
+        } else {
+            3.0
+        }
+    }
+
+    /// How many span depths fit above the marks.
+    pub fn span_depths(&self) -> usize {
+        (((self.lane_h * 0.34 - 2.0) / (self.span_h() + 1.0)).floor() as usize).clamp(1, MAX_SPAN_DEPTH)
+    }
+
+    /// Top of the span bar of `depth` in `lane`.
+    pub fn span_top(&self, lane: u32, depth: u8) -> f32 {
+        self.lane_top(lane) + 2.0 + depth as f32 * (self.span_h() + 1.0)
+    }
+
     /// Top of a lane.
     pub fn lane_top(&self, lane: u32) -> f32 {
         self.origin.y + lane as f32 * self.lane_h
@@ -278,9 +297,10 @@ pub fn build_mesh(plan: &FramePlan, layout: &MeshLayout, mesh: &mut Mesh) {
             wait_color(WaitKind::from_tag(w.tag)),
         );
     }
-    for s in &plan.spans {
-        let y = layout.lane_top(s.lane) + 2.0 + s.depth as f32 * 3.5;
-        rect(s.x0, s.x1.max(s.x0 + 1.0), y, y + 3.0, span_color(s.depth));
+    let (span_h, depths) = (layout.span_h(), layout.span_depths());
+    for s in plan.spans.iter().filter(|s| (s.depth as usize) < depths) {
+        let y = layout.span_top(s.lane, s.depth);
+        rect(s.x0, s.x1.max(s.x0 + 1.0), y, y + span_h, span_color(s.depth));
     }
     for m in &plan.marks {
         let c = category_color(m.category());

@@ -133,6 +133,8 @@ pub struct Finding {
     pub detail: Vec<String>,
     /// The events to highlight; zooming to the finding shows them all.
     pub events: Vec<EventRef>,
+    /// A short label per event of `events` ("write", "holds lock_a", ...).
+    pub labels: Vec<String>,
     /// Lines to draw between events.
     pub links: Vec<Link>,
 }

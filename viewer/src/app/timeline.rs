@@ -167,16 +167,40 @@ pub(super) fn show(
     }
     // Waits, spans and marks: one mesh.
     let mut mesh = Mesh::default();
-    build_mesh(
-        plan,
-        &MeshLayout {
-            origin: geo.origin,
-            lane_h,
-            width,
-        },
-        &mut mesh,
-    );
+    let layout = MeshLayout {
+        origin: geo.origin,
+        lane_h,
+        width,
+    };
+    build_mesh(plan, &layout, &mut mesh);
     painter.add(Shape::mesh(mesh));
+    // Span names, where the bars are tall and wide enough.
+    if layout.span_h() >= 10.0 {
+        let font = FontId::proportional(9.5);
+        for s in plan
+            .spans
+            .iter()
+            .filter(|s| s.count == 1 && s.x1 - s.x0 >= 36.0)
+            .take(300)
+        {
+            if s.depth as usize >= layout.span_depths() {
+                continue;
+            }
+            let name = model.trace.symbols.string(s.tag).unwrap_or("?");
+            let y = layout.span_top(s.lane, s.depth);
+            let bar = Rect::from_min_max(
+                Pos2::new(tl.left() + s.x0.max(0.0), y),
+                Pos2::new(tl.left() + s.x1.min(width), y + layout.span_h()),
+            );
+            ui.painter_at(bar.intersect(tl)).text(
+                bar.left_center() + Vec2::new(3.0, 0.0),
+                Align2::LEFT_CENTER,
+                name,
+                font.clone(),
+                Color32::WHITE,
+            );
+        }
+    }
     // "N events" on merged marks wide enough to hold the text.
     let small = FontId::proportional(10.0);
     let mut labels = 0;
@@ -399,7 +423,7 @@ fn hover(ui: &egui::Ui, resp: &egui::Response, model: &Model, plan: &FramePlan, 
             lines.push(format!("{} waits", w.count));
         }
     }
-    if y_in_lane < 14.0 {
+    if y_in_lane < geo.lane_h * 0.34 {
         for s in plan
             .spans
             .iter()
@@ -543,7 +567,13 @@ fn draw_edges(
             continue;
         };
         let w = if selected { 2.5 } else { 1.3 };
-        arrow(painter, p, q, Stroke::new(w, edge_color(e.kind)), false);
+        // With a finding selected, the other edges step back.
+        let color = if v.selected_finding.is_some() && !selected {
+            edge_color(e.kind).gamma_multiply(0.3)
+        } else {
+            edge_color(e.kind)
+        };
+        arrow(painter, p, q, Stroke::new(w, color), false);
     }
 }
 
@@ -573,13 +603,7 @@ fn draw_finding(painter: &egui::Painter, model: &Model, v: &ViewState, geo: &Geo
                     painter.galley(r.min + Vec2::splat(3.0), galley, RACE_RED);
                 }
             }
-            LinkStyle::Sync => arrow(
-                painter,
-                p,
-                q,
-                Stroke::new(2.0, Color32::from_rgb(120, 230, 140)),
-                false,
-            ),
+            LinkStyle::Sync => arrow(painter, p, q, Stroke::new(2.0, Color32::from_gray(235)), false),
             LinkStyle::LockOrder => arrow(painter, p, q, Stroke::new(2.0, CYCLE_ORANGE), false),
             LinkStyle::SameLock => arrow(painter, p, q, Stroke::new(1.5, CYCLE_ORANGE), true),
         }
@@ -593,14 +617,17 @@ fn draw_finding(painter: &egui::Painter, model: &Model, v: &ViewState, geo: &Geo
             continue;
         };
         painter.circle_stroke(p, 8.0, Stroke::new(2.5, color));
-        let name = model.trace.events.get(ev as usize).map_or("?", |e| e.kind.name());
-        painter.text(
-            p + Vec2::new(10.0, -10.0),
-            Align2::LEFT_BOTTOM,
-            format!("{} {name}", k + 1),
-            FontId::proportional(12.0),
-            color,
-        );
+        let name = f.labels.get(k).map_or("?", String::as_str);
+        // Alternate above and below so that labels of nearby events do not overlap.
+        let (offset, align) = if k % 2 == 0 {
+            (Vec2::new(6.0, -10.0), Align2::LEFT_BOTTOM)
+        } else {
+            (Vec2::new(6.0, 10.0), Align2::LEFT_TOP)
+        };
+        let galley = painter.layout_no_wrap(format!("{} {name}", k + 1), FontId::proportional(12.0), color);
+        let r = align.anchor_size(p + offset, galley.size()).expand(2.0);
+        painter.rect_filled(r, 3.0, Color32::from_black_alpha(190));
+        painter.galley(r.min + Vec2::splat(2.0), galley, color);
     }
 }
 
