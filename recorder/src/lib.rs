@@ -109,7 +109,7 @@
 //! the std one. With recording on, an event costs a TSC read, a per-thread location
 //! lookup and four to seven integers appended to the thread's buffer — no lock, no
 //! `tracing` dispatch (hb's own events never reach the program's other layers). On the
-//! sync-heavy benchmark of `benches/overhead.rs` the trace takes about 4–5 bytes per
+//! sync-heavy benchmark of `benches/overhead.rs` the trace takes about 5.5 bytes per
 //! event; see the crate README for the measured table.
 
 mod layer;

@@ -2,17 +2,17 @@
 //!
 //! Three ways, from most to least robust:
 //!
-//! - [`Shared<T>`](crate::Shared): a cell whose every access is recorded.
-//! - [`Var`](crate::Var): a registered handle you call `read()`/`write()` on next to the
+//! - [`Shared<T>`](Shared): a cell whose every access is recorded.
+//! - [`Var`]: a registered handle you call `read()`/`write()` on next to the
 //!   accesses of data you keep elsewhere.
-//! - [`read`]/[`write`] (or the [`hb_read!`](crate::hb_read)/[`hb_write!`](crate::hb_write)
+//! - [`read`]/[`write()`] (or the [`hb_read!`](crate::hb_read)/[`hb_write!`](crate::hb_write)
 //!   macros) on a reference to an existing variable, identified by its address.
 //!
 //! **Limits of address tagging:** the variable is identified by its address for the whole
 //! recording. If its memory is freed and reused by another tagged variable, both share one
 //! object id and the analyzer may report races between them that do not exist. Call
-//! [`forget`] when a tagged variable goes away, or use [`Var`](crate::Var) /
-//! [`Shared`](crate::Shared), whose ids are never reused. Each address-tagged access takes
+//! [`forget`] when a tagged variable goes away, or use [`Var`] /
+//! [`Shared`], whose ids are never reused. Each address-tagged access takes
 //! a global lock to find the id; prefer `Var`/`Shared` on hot paths.
 
 use std::borrow::Cow;
