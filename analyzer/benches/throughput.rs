@@ -3,6 +3,8 @@
 //! `analyze_path` and prints events/s and peak memory.
 //!
 //! `cargo bench -p hb-analyzer --bench throughput` (sizes: `HB_BENCH_EVENTS=10000000,100000000`).
+//! With `HB_BENCH_DIR=dir` the traces are written to `dir/bench-N.hb` and kept; an existing
+//! file there is reused (generation is deterministic), so `hb-analyze` can be run on it too.
 
 use std::io::BufWriter;
 use std::time::Instant;
@@ -164,12 +166,20 @@ fn main() {
         .split(',')
         .filter_map(|s| s.trim().parse().ok())
         .collect();
-    let dir = tempfile::tempdir().unwrap();
+    let keep = std::env::var_os("HB_BENCH_DIR").map(std::path::PathBuf::from);
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = keep.clone().unwrap_or_else(|| tmp.path().to_path_buf());
     println!("| events | file size | analysis time | events/s | peak RSS | races | max pending |");
     println!("|---:|---:|---:|---:|---:|---:|---:|");
     for n in sizes {
-        let path = dir.path().join(format!("bench-{n}.hb"));
-        let written = generate(&path, n);
+        let path = dir.join(format!("bench-{n}.hb"));
+        // Rounds per generation pass: TASKS tasks × 8 events.
+        let per_round = TASKS as u64 * 8;
+        let written = if keep.is_some() && path.exists() {
+            n.div_ceil(per_round) * per_round
+        } else {
+            generate(&path, n)
+        };
         let size = std::fs::metadata(&path).unwrap().len();
         let start = Instant::now();
         let a = analyze_path(&path, &Options::default(), &mut |_| {}).unwrap();
@@ -185,6 +195,8 @@ fn main() {
             a.races.len(),
             a.stats.max_pending
         );
-        std::fs::remove_file(&path).unwrap();
+        if keep.is_none() {
+            std::fs::remove_file(&path).unwrap();
+        }
     }
 }
