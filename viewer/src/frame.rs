@@ -27,7 +27,7 @@ pub struct FrameRequest {
 }
 
 /// Events drawn as one mark: a single event, or every event of a run of adjacent columns
-/// whose dominant category is the same.
+/// whose events are all of the same one category, or all of mixed categories.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Mark {
     /// The lane.
@@ -45,9 +45,13 @@ pub struct Mark {
 }
 
 impl Mark {
-    /// The category the mark is coloured by.
-    pub fn category(&self) -> Category {
-        Category::dominant(self.mask).unwrap_or(Category::Other)
+    /// The category of its events when they all have one (`None`: mixed, drawn neutral).
+    pub fn category(&self) -> Option<Category> {
+        if self.mask.count_ones() == 1 {
+            Category::dominant(self.mask)
+        } else {
+            None
+        }
     }
 }
 
@@ -127,7 +131,7 @@ pub fn prepare(model: &Model, req: &FrameRequest, plan: &mut FramePlan) {
                 if last.count > 1
                     && mark.count > 1
                     && mark.x0 - last.x1 < 0.5
-                    && Category::dominant(last.mask) == Category::dominant(mark.mask)
+                    && last.category() == mark.category()
                 {
                     last.x1 = mark.x1;
                     last.count += mark.count;
@@ -199,6 +203,9 @@ pub fn prepare(model: &Model, req: &FrameRequest, plan: &mut FramePlan) {
         }
     }
 }
+
+/// The colour of merged marks whose events are of several categories.
+pub const MIXED: Color32 = Color32::from_rgb(150, 165, 190);
 
 /// The colour of an event category.
 pub fn category_color(c: Category) -> Color32 {
@@ -303,7 +310,7 @@ pub fn build_mesh(plan: &FramePlan, layout: &MeshLayout, mesh: &mut Mesh) {
         rect(s.x0, s.x1.max(s.x0 + 1.0), y, y + span_h, span_color(s.depth));
     }
     for m in &plan.marks {
-        let c = category_color(m.category());
+        let c = m.category().map_or(MIXED, category_color);
         let cy = layout.mark_center(m.lane);
         if m.count == 1 {
             rect(m.x0 - 1.5, m.x0 + 1.5, cy - h * 0.26, cy + h * 0.26, c);

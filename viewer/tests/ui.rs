@@ -171,3 +171,69 @@ fn the_characters_the_viewer_writes_have_glyphs_in_the_default_fonts() {
     });
     h.run();
 }
+
+#[test]
+fn empty_and_lane_only_traces_show_without_panicking() {
+    let mut empty = hb_format::Trace::new(hb_format::Header::new("empty"));
+    let mut h = harness(ViewerApp::from_trace("empty.hbt", empty));
+    h.run();
+    h.key_press(egui::Key::F);
+    h.key_press(egui::Key::N);
+    h.run();
+    assert!(h.state().model.as_ref().unwrap().lanes.is_empty());
+    // A task defined but without events still gets a lane.
+    empty = hb_format::Trace::new(hb_format::Header::new("idle"));
+    empty.define(hb_format::Def::Task {
+        id: 3,
+        name: None,
+        parent: None,
+    });
+    let mut h = harness(ViewerApp::from_trace("idle.hbt", empty));
+    h.run();
+    h.get_by_label("T3");
+}
+
+#[test]
+fn the_welcome_screen_opens_a_typed_path_and_reports_a_bad_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("not-a-trace.hbt");
+    std::fs::write(&bad, b"HBTRACE\n garbage that is not a header").unwrap();
+    let mut h = harness(ViewerApp::new());
+    h.run();
+    h.get_by_label_contains("drop a trace file");
+    h.state_mut().path_input = bad.display().to_string();
+    h.run();
+    h.get_by_label("Open").click();
+    // The load runs on another thread: step until it has reported.
+    for _ in 0..200 {
+        // `step`, not `run`: the progress bar keeps asking for repaints while loading.
+        h.step();
+        if h.state().error.is_some() || h.state().model.is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let err = h.state().error.clone().expect("the bad file is reported");
+    assert!(err.contains("not-a-trace.hbt"), "{err}");
+    assert!(h.state().model.is_none());
+
+    let good = dir.path().join("demo.hbt");
+    demo_trace()
+        .write_binary(std::fs::File::create(&good).unwrap(), 8)
+        .unwrap();
+    h.state_mut().path_input = good.display().to_string();
+    h.run();
+    h.get_by_label("Open").click();
+    for _ in 0..500 {
+        h.step();
+        if h.state().model.as_ref().is_some_and(|m| m.analysis.is_some()) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let m = h.state().model.as_ref().expect("the good file loads");
+    assert_eq!(m.name, "demo.hbt");
+    assert!(m.analysis.is_some(), "and is analyzed");
+    assert!(h.state().error.is_none());
+    h.get_by_label("worker-2 (T2)");
+}
