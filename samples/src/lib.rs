@@ -21,9 +21,9 @@
 //! ```no_run
 //! let s = hb_samples::find("sleep-publish").unwrap();
 //! let summary = hb_samples::record(s, "sleep-publish.hb")?; // one recording per process
-//! let analysis = hb_analyzer::analyze_path("sleep-publish.hb", &Default::default(), &mut |_| {})
-//!     .expect("readable trace");
-//! assert!(hb_samples::check(s, &analysis).is_ok());
+//! let (analysis, verdict) = hb_samples::analyze_and_check(s, "sleep-publish.hb").expect("readable trace");
+//! assert!(verdict.is_ok());
+//! assert_eq!(analysis.races.len(), 1);
 //! # let _ = summary;
 //! # Ok::<(), std::io::Error>(())
 //! ```
@@ -36,8 +36,9 @@ use std::fmt;
 use std::path::Path;
 use std::sync::OnceLock;
 
-use hb_analyzer::Analysis;
-use hb_format::Symbols;
+pub use hb_analyzer::EdgeKind;
+use hb_analyzer::{Analysis, Options};
+use hb_format::{EventKind, Symbols, Trace};
 
 pub mod runner;
 mod scenarios;
@@ -78,23 +79,46 @@ pub struct Expect {
     pub races: &'static [ExpectRace],
     /// Every lock-order cycle.
     pub cycles: &'static [ExpectCycle],
+    /// Pairs of accesses that must be in the trace and must *not* race, with the kind of
+    /// edge that orders them: what keeps a clean verdict from passing vacuously (for
+    /// instance if the accesses were not recorded at all).
+    pub ordered: &'static [ExpectOrdered],
 }
 
 impl Expect {
-    /// No race and no lock-order cycle.
+    /// No race and no lock-order cycle, with nothing more to check.
     pub const CLEAN: Expect = Expect {
         races: &[],
         cycles: &[],
+        ordered: &[],
     };
+
+    /// No race and no lock-order cycle; the accesses of `ordered` are in the trace, and
+    /// edges of their kinds were found.
+    pub const fn clean(ordered: &'static [ExpectOrdered]) -> Expect {
+        Expect {
+            races: &[],
+            cycles: &[],
+            ordered,
+        }
+    }
 
     /// Exactly these races, no cycle.
     pub const fn races(races: &'static [ExpectRace]) -> Expect {
-        Expect { races, cycles: &[] }
+        Expect {
+            races,
+            cycles: &[],
+            ordered: &[],
+        }
     }
 
     /// Exactly these cycles, no race.
     pub const fn cycles(cycles: &'static [ExpectCycle]) -> Expect {
-        Expect { races: &[], cycles }
+        Expect {
+            races: &[],
+            cycles,
+            ordered: &[],
+        }
     }
 
     /// The verdict in a few words: "no finding", "2 races", "1 lock-order cycle".
@@ -137,6 +161,28 @@ pub struct ExpectRace {
 /// An expected race on `var` between the lines marked `a` and `b`.
 pub const fn race(var: &'static str, a: &'static str, b: &'static str) -> ExpectRace {
     ExpectRace { var, sides: [a, b] }
+}
+
+/// Two accesses to `var` that are recorded and ordered: at least one access to `var` at
+/// each of the lines marked `sides`, no race between those lines, and at least one
+/// happens-before edge of kind `by` in the analysis.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExpectOrdered {
+    /// The variable's name.
+    pub var: &'static str,
+    /// The marker labels of the two accesses' lines (the earlier one first).
+    pub sides: [&'static str; 2],
+    /// The kind of edge the order relies on.
+    pub by: EdgeKind,
+}
+
+/// Accesses to `var` at the lines marked `a` and `b`, ordered by an edge of kind `by`.
+pub const fn ordered(var: &'static str, a: &'static str, b: &'static str, by: EdgeKind) -> ExpectOrdered {
+    ExpectOrdered {
+        var,
+        sides: [a, b],
+        by,
+    }
 }
 
 /// An expected lock-order cycle, as its edges (in any order).
@@ -259,31 +305,73 @@ fn race_key(var: String, a: Line, b: Line) -> RaceKey {
 /// A lock-order edge as compared: held lock, its line, requested lock, its line.
 type EdgeKey = (String, Line, String, Line);
 
+/// Analysis options for checking `scenario`: edges are collected when its expectation
+/// names edge kinds.
+pub fn options_for(scenario: &Scenario) -> Options {
+    Options {
+        collect_edges: !scenario.expect.ordered.is_empty(),
+        ..Options::default()
+    }
+}
+
+/// Analyzes the trace of `scenario` at `path` (streaming, with [`options_for`]) and checks
+/// it (see [`check`]); the trace is read whole as well only when the expectation has
+/// [`Expect::ordered`] accesses to look for.
+///
+/// # Errors
+///
+/// The trace cannot be read (missing, empty, not a trace).
+pub fn analyze_and_check(
+    scenario: &Scenario,
+    path: impl AsRef<Path>,
+) -> Result<(Analysis, Result<(), Vec<Mismatch>>), hb_format::Error> {
+    let path = path.as_ref();
+    let analysis = hb_analyzer::analyze_path(path, &options_for(scenario), &mut |_| {})?;
+    let trace = if scenario.expect.ordered.is_empty() {
+        None
+    } else {
+        Some(Trace::open(path)?)
+    };
+    let verdict = check(scenario, &analysis, trace.as_ref());
+    Ok((analysis, verdict))
+}
+
 /// Compares an analysis of a scenario's trace with the scenario's expectations: the exact
 /// set of races (variable names and both lines), the exact set of lock-order cycles
-/// (locks and acquisition lines), no diagnostics and no damage.
+/// (locks and acquisition lines), no diagnostics and no damage; and for each
+/// [`Expect::ordered`] pair, that the trace (which must then be given) has accesses to the
+/// variable at both lines and the analysis an edge of the named kind (the analysis must
+/// have been made with [`options_for`], which collects edges).
 ///
 /// # Errors
 ///
 /// Every difference found, one line each (also when the scenario's markers are wrong).
-pub fn check(scenario: &Scenario, analysis: &Analysis) -> Result<(), Vec<Mismatch>> {
+pub fn check(scenario: &Scenario, analysis: &Analysis, trace: Option<&Trace>) -> Result<(), Vec<Mismatch>> {
     let mut bad = Vec::new();
     let marks = match markers(scenario.source.text) {
         Ok(m) => m,
         Err(e) => return Err(vec![Mismatch(format!("{}: {e}", scenario.source.file))]),
     };
     let file = scenario.source.file;
-    let mut resolve = |label: &str| -> Line {
-        match marks.get(label) {
-            Some(&n) => (file.to_owned(), n),
-            None => {
-                bad.push(Mismatch(format!(
-                    "expectation names marker `{label}`, which {file} does not have"
-                )));
-                (file.to_owned(), 0)
-            }
+    let e = &scenario.expect;
+    let labels = e
+        .races
+        .iter()
+        .flat_map(|r| r.sides)
+        .chain(e.ordered.iter().flat_map(|o| o.sides))
+        .chain(
+            e.cycles
+                .iter()
+                .flat_map(|c| c.edges.iter().flat_map(|x| [x.held_at, x.requested_at])),
+        );
+    for label in labels {
+        if !marks.contains_key(label) {
+            bad.push(Mismatch(format!(
+                "expectation names marker `{label}`, which {file} does not have"
+            )));
         }
-    };
+    }
+    let resolve = |label: &str| -> Line { (file.to_owned(), marks.get(label).copied().unwrap_or(0)) };
     let expected_races: Vec<RaceKey> = scenario
         .expect
         .races
@@ -371,6 +459,35 @@ pub fn check(scenario: &Scenario, analysis: &Analysis) -> Result<(), Vec<Mismatc
             show_cycle(&c)
         )));
     }
+    if !scenario.expect.ordered.is_empty() {
+        match trace {
+            Some(t) => {
+                let accessed = accessed_lines(t);
+                for o in scenario.expect.ordered {
+                    for side in o.sides {
+                        let line = resolve(side);
+                        if !accessed.contains(&(o.var.to_owned(), line.clone())) {
+                            bad.push(Mismatch(format!(
+                                "no access to `{}` recorded at {} (marker `{side}`)",
+                                o.var,
+                                show(&line)
+                            )));
+                        }
+                    }
+                    if !analysis.edges.iter().any(|e| e.kind == o.by) {
+                        bad.push(Mismatch(format!(
+                            "no {} edge found (the order of `{}` relies on one)",
+                            o.by.name(),
+                            o.var
+                        )));
+                    }
+                }
+            }
+            None => bad.push(Mismatch(
+                "the expectation names ordered accesses: check needs the trace".to_owned(),
+            )),
+        }
+    }
     for d in &analysis.diagnostics {
         bad.push(Mismatch(format!("analyzer diagnostic: {}", d.message)));
     }
@@ -382,6 +499,20 @@ pub fn check(scenario: &Scenario, analysis: &Analysis) -> Result<(), Vec<Mismatc
     } else {
         Err(bad)
     }
+}
+
+/// Every (variable name, line) with a recorded plain access in `trace`.
+fn accessed_lines(trace: &Trace) -> std::collections::BTreeSet<(String, Line)> {
+    trace
+        .events
+        .iter()
+        .filter_map(|e| match e.kind {
+            EventKind::VarRead { var } | EventKind::VarWrite { var } => {
+                Some((trace.symbols.object_name(var), line_of(&trace.symbols, e.loc)))
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 /// The items of `a` not in `b`, as multisets.
@@ -439,12 +570,18 @@ mod tests {
         assert_eq!(names.len(), all.len(), "duplicate scenario names");
         for s in all {
             let m = markers(s.source.text).unwrap_or_else(|e| panic!("{}: {e}", s.source.file));
-            let labels = s.expect.races.iter().flat_map(|r| r.sides).chain(
-                s.expect
-                    .cycles
-                    .iter()
-                    .flat_map(|c| c.edges.iter().flat_map(|e| [e.held_at, e.requested_at])),
-            );
+            let labels = s
+                .expect
+                .races
+                .iter()
+                .flat_map(|r| r.sides)
+                .chain(s.expect.ordered.iter().flat_map(|o| o.sides))
+                .chain(
+                    s.expect
+                        .cycles
+                        .iter()
+                        .flat_map(|c| c.edges.iter().flat_map(|e| [e.held_at, e.requested_at])),
+                );
             for l in labels {
                 assert!(
                     m.contains_key(l),

@@ -18,9 +18,9 @@ use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
 
 use hb_analyzer::report::{self, ReportOptions};
-use hb_analyzer::{Analysis, Options};
+use hb_analyzer::Analysis;
 
-use crate::{check, find, scenarios, verdict, Mismatch, Scenario};
+use crate::{analyze_and_check, find, scenarios, verdict, Mismatch, Scenario};
 
 /// Where traces go unless `--out` says otherwise (relative to the working directory).
 pub const DEFAULT_OUT: &str = "target/hb-traces";
@@ -212,12 +212,11 @@ pub fn record_in_child(exe: &Path, s: &Scenario, trace: &Path) -> Result<(), Str
 fn execute(exe: &Path, out: &Path, s: &Scenario) -> Outcome {
     let start = Instant::now();
     let trace = out.join(format!("{}.hb", s.name));
-    let analysis = record_in_child(exe, s, &trace).and_then(|()| {
-        hb_analyzer::analyze_path(&trace, &Options::default(), &mut |_| {}).map_err(|e| e.to_string())
-    });
-    let mismatches = match &analysis {
-        Ok(a) => check(s, a).err().unwrap_or_default(),
-        Err(_) => Vec::new(),
+    let (analysis, mismatches) = match record_in_child(exe, s, &trace)
+        .and_then(|()| analyze_and_check(s, &trace).map_err(|e| e.to_string()))
+    {
+        Ok((a, verdict)) => (Ok(a), verdict.err().unwrap_or_default()),
+        Err(e) => (Err(e), Vec::new()),
     };
     Outcome {
         trace,

@@ -7,7 +7,7 @@ use hb_recorder::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use hb_recorder::sync::Arc;
 use hb_recorder::{thread, Shared};
 
-use crate::{race, Expect, Scenario, Source};
+use crate::{ordered, race, EdgeKind, Expect, Scenario, Source};
 
 const SOURCE: Source = Source {
     file: file!(),
@@ -20,7 +20,7 @@ pub(crate) const SCENARIOS: &[Scenario] = &[
         item: 9,
         summary: "a task writes `data`, then stores `ready` (release); the parent loads `ready` (acquire) until true, then reads `data`",
         reference: "go-memory-model-patterns.txt, atomicPublish; race-detector-limits.txt, \"atomic flag with non-atomic payload (correct pattern)\"",
-        expect: Expect::CLEAN,
+        expect: Expect::clean(&[ordered("data", "atomic-data-write", "atomic-data-read", EdgeKind::Atomic)]),
         run: atomic_flag,
         source: SOURCE,
     },
@@ -50,7 +50,7 @@ pub(crate) const SCENARIOS: &[Scenario] = &[
         item: 14,
         summary: "a writer publishes immutable config snapshots through atomic `current`; readers load it and read the snapshot",
         reference: "safe-publication.txt, \"Pattern (immutable snapshot)\"; sync-primitives-in-practice.txt, \"atomic.Pointer[T]: lock-free read-mostly snapshots\"",
-        expect: Expect::CLEAN,
+        expect: Expect::clean(&[ordered("snapshot[2].routes", "cow-build", "cow-read", EdgeKind::Atomic)]),
         run: cow_snapshot,
         source: SOURCE,
     },
@@ -178,12 +178,12 @@ impl Config {
         self.current.store(i, Ordering::Release);
     }
 
-    /// A reader: waits until a snapshot newer than the first is published, then reads the
-    /// one it loaded, lock-free.
-    fn read_latest(&self) -> usize {
+    /// A reader: waits until snapshot `at_least` or a newer one is published, then reads
+    /// the one it loaded, lock-free.
+    fn read_latest(&self, at_least: usize) -> usize {
         loop {
             let i = self.current.load(Ordering::Acquire);
-            if i > 0 {
+            if i >= at_least {
                 return self.snapshots[i].routes.with(Vec::len); // hb:mark(cow-read)
             }
             thread::sleep(Duration::from_millis(1));
@@ -191,12 +191,12 @@ impl Config {
     }
 }
 
-/// Starts two readers of `cfg`.
-fn start_readers(cfg: &Arc<Config>) -> Vec<thread::JoinHandle<usize>> {
+/// Starts two readers of `cfg`, reading snapshot `at_least` or a newer one.
+fn start_readers(cfg: &Arc<Config>, at_least: usize) -> Vec<thread::JoinHandle<usize>> {
     (0..2)
         .map(|_| {
             let cfg = Arc::clone(cfg);
-            thread::spawn(move || cfg.read_latest())
+            thread::spawn(move || cfg.read_latest(at_least))
         })
         .collect()
 }
@@ -207,14 +207,15 @@ fn start_readers(cfg: &Arc<Config>) -> Vec<thread::JoinHandle<usize>> {
 /// Reproduces the "immutable snapshot" pattern of safe-publication.txt (build in local
 /// variables, publish via one synchronization event, never mutate after publish) and the
 /// `prefixCache` of sync-primitives-in-practice.txt (a refresh builds a fresh map and
-/// stores its pointer). The writer publishes snapshot 1, then a fresh snapshot 2.
+/// stores its pointer). The writer publishes snapshot 1, then a fresh snapshot 2; the readers
+/// wait for snapshot 2 (so that every run reads the same snapshot).
 ///
 /// Why no race: every write of snapshot `i` precedes the release store of `i` (program
 /// order); a reader reads snapshot `i` only after an acquire load that read a store of `i`
 /// (the atomic edge), and no snapshot is written after it is published.
 pub(crate) fn cow_snapshot() {
     let cfg = Config::new(3);
-    let readers = start_readers(&cfg);
+    let readers = start_readers(&cfg, 2);
     let writer = {
         let cfg = Arc::clone(&cfg);
         thread::spawn(move || {
@@ -224,7 +225,7 @@ pub(crate) fn cow_snapshot() {
     };
     writer.join().unwrap();
     for r in readers {
-        assert!(r.join().unwrap() >= 2);
+        assert_eq!(r.join().unwrap(), 3);
     }
 }
 
@@ -237,11 +238,10 @@ pub(crate) fn cow_snapshot() {
 /// Why a race: a reader acquires through its load of `current` everything the writer did
 /// *before* the store — not what it does after. The patch comes after the store, and the
 /// writer performs no release after it, so the patch is unordered with every reader's read
-/// of snapshot 1 (the readers read it in every run: they wait for a snapshot past 0, and 1
-/// is the only one).
+/// of snapshot 1 (the readers read it in every run: they wait for it, the only one past 0).
 pub(crate) fn cow_mutated() {
     let cfg = Config::new(2);
-    let readers = start_readers(&cfg);
+    let readers = start_readers(&cfg, 1);
     let writer = {
         let cfg = Arc::clone(&cfg);
         thread::spawn(move || {

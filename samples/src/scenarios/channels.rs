@@ -8,7 +8,7 @@ use std::time::Duration;
 use hb_recorder::sync::{mpsc, Arc};
 use hb_recorder::{thread, Shared};
 
-use crate::{race, Expect, Scenario, Source};
+use crate::{ordered, race, EdgeKind, Expect, Scenario, Source};
 
 const SOURCE: Source = Source {
     file: file!(),
@@ -24,7 +24,7 @@ pub(crate) const SCENARIOS: &[Scenario] = &[
         item: 11,
         summary: "4 tasks update `state` between a send on `sem` (capacity 1) and a receive from it",
         reference: "go-memory-model-reference.txt, \"Buffered channel: the kth receive happens-before the (k+C)th send completes\"; go-memory-model-patterns.txt, Channel Rules",
-        expect: Expect::CLEAN,
+        expect: Expect::clean(&[ordered("state", "sem-write", "sem-read", EdgeKind::ChanCapacity)]),
         run: semaphore_cap1,
         source: SOURCE,
     },
@@ -45,7 +45,7 @@ pub(crate) const SCENARIOS: &[Scenario] = &[
         item: 12,
         summary: "a receiver writes `data` before receiving; the sender reads it after its send on an unbuffered channel returns",
         reference: "go-memory-model-patterns.txt, Channel Rules: \"A receive from an unbuffered channel happens before the send completes\"",
-        expect: Expect::CLEAN,
+        expect: Expect::clean(&[ordered("data", "handoff-write", "handoff-read", EdgeKind::ChanCapacity)]),
         run: unbuffered_handoff,
         source: SOURCE,
     },

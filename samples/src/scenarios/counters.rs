@@ -4,7 +4,7 @@
 use hb_recorder::sync::{Arc, Mutex, WaitGroup};
 use hb_recorder::{thread, Shared};
 
-use crate::{race, Expect, Scenario, Source};
+use crate::{ordered, race, EdgeKind, Expect, Scenario, Source};
 
 const SOURCE: Source = Source {
     file: file!(),
@@ -23,7 +23,10 @@ pub(crate) const SCENARIOS: &[Scenario] = &[
         item: 3,
         summary: "1,000 tasks increment `counter` under mutex `mu`; a WaitGroup lets the parent read the total",
         reference: "go-memory-model-reference.txt, \"A second baton: the mutex\" (mutex_hb.go)",
-        expect: Expect::CLEAN,
+        expect: Expect::clean(&[
+            ordered("counter", "locked-write", "locked-read", EdgeKind::Unlock),
+            ordered("counter", "locked-write", "total-read", EdgeKind::WaitGroup),
+        ]),
         run: mutex_counter,
         source: SOURCE,
     },

@@ -4,7 +4,7 @@
 use hb_recorder::sync::{Arc, Mutex, Once, OnceLock};
 use hb_recorder::{thread, Shared};
 
-use crate::{race, Expect, Scenario, Source};
+use crate::{ordered, race, EdgeKind, Expect, Scenario, Source};
 
 const SOURCE: Source = Source {
     file: file!(),
@@ -20,7 +20,10 @@ pub(crate) const SCENARIOS: &[Scenario] = &[
         item: 7,
         summary: "tasks lazily initialize `config` with a Once and `client.name` with a OnceLock, then read them",
         reference: "go-memory-model-patterns.txt, \"4. Once\" and \"2. Lazy Initialization\"; safe-publication.txt, sync.Once",
-        expect: Expect::CLEAN,
+        expect: Expect::clean(&[
+            ordered("config", "once-write", "once-read", EdgeKind::Once),
+            ordered("client.name", "oncelock-write", "oncelock-read", EdgeKind::Once),
+        ]),
         run: once_init,
         source: SOURCE,
     },

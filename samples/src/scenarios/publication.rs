@@ -6,7 +6,7 @@ use std::time::Duration;
 use hb_recorder::sync::{mpsc, Arc};
 use hb_recorder::{thread, Shared};
 
-use crate::{race, Expect, Scenario, Source};
+use crate::{ordered, race, EdgeKind, Expect, Scenario, Source};
 
 const SOURCE: Source = Source {
     file: file!(),
@@ -19,7 +19,7 @@ pub(crate) const SCENARIOS: &[Scenario] = &[
         item: 1,
         summary: "a task writes `msg` and closes `done`; the parent reads `msg` after its receive sees the close",
         reference: "go-memory-model-reference.txt, \"Proof: the baton is the channel\" (memory_model.go)",
-        expect: Expect::CLEAN,
+        expect: Expect::clean(&[ordered("msg", "close-write", "close-read", EdgeKind::ChanClose)]),
         run: close_publish,
         source: SOURCE,
     },
@@ -46,7 +46,7 @@ pub(crate) const SCENARIOS: &[Scenario] = &[
         item: 18,
         summary: "the same, but the parent joins the task before reading `result`",
         reference: "go-memory-model-reference.txt, \"you need a channel, WaitGroup, or join to learn the child finished\"",
-        expect: Expect::CLEAN,
+        expect: Expect::clean(&[ordered("result", "join-write", "join-read", EdgeKind::Join)]),
         run: exit_join,
         source: SOURCE,
     },

@@ -4,7 +4,7 @@
 use hb_recorder::sync::{Arc, RwLock};
 use hb_recorder::{thread, Shared};
 
-use crate::{race, Expect, Scenario, Source};
+use crate::{ordered, race, EdgeKind, Expect, Scenario, Source};
 
 const SOURCE: Source = Source {
     file: file!(),
@@ -21,7 +21,7 @@ pub(crate) const SCENARIOS: &[Scenario] = &[
         item: 13,
         summary: "3 readers read `checks` under read locks of `checks_lock` while a writer updates it under the write lock",
         reference: "sync-primitives-in-practice.txt, \"sync.RWMutex: only when reads vastly dominate\" (readyMu / readyChecks)",
-        expect: Expect::CLEAN,
+        expect: Expect::clean(&[ordered("checks", "rw-write", "rw-read", EdgeKind::Unlock)]),
         run: rwlock_readers,
         source: SOURCE,
     },

@@ -5,7 +5,7 @@ use std::time::Duration;
 use hb_recorder::sync::{Arc, WaitGroup};
 use hb_recorder::{thread, Shared};
 
-use crate::{race, Expect, Scenario, Source};
+use crate::{ordered, race, EdgeKind, Expect, Scenario, Source};
 
 const SOURCE: Source = Source {
     file: file!(),
@@ -21,7 +21,7 @@ pub(crate) const SCENARIOS: &[Scenario] = &[
         item: 5,
         summary: "workers write `results[i]` and call Done; the parent reads them after Wait",
         reference: "go-memory-model-patterns.txt, waitGroupHappensBefore; race-detector-limits.txt, \"WaitGroup edge scope (correct usage)\"",
-        expect: Expect::CLEAN,
+        expect: Expect::clean(&[ordered("results[0]", "work-write", "waiter-read", EdgeKind::WaitGroup)]),
         run: waitgroup_results,
         source: SOURCE,
     },
@@ -30,7 +30,10 @@ pub(crate) const SCENARIOS: &[Scenario] = &[
         item: 5,
         summary: "Add(1) before each worker, as in mutex_hb.go; the first worker's Done brings the counter to zero before the second Add",
         reference: "go-memory-model-reference.txt, edge table: \"all Add/Done before Wait happen-before Wait returns\" (mutex_hb.go calls Add(1) in its loop)",
-        expect: Expect::CLEAN,
+        expect: Expect::clean(&[
+            ordered("results[0]", "loop-write", "loop-read", EdgeKind::WaitGroup),
+            ordered("results[1]", "loop-write", "loop-read", EdgeKind::WaitGroup),
+        ]),
         run: waitgroup_add_in_loop,
         source: SOURCE,
     },
