@@ -78,11 +78,28 @@ pub enum ErrorKind {
         len: u32,
     },
     /// The frame is intact but its content is not valid.
-    #[error("invalid frame content: {0}")]
+    #[error("invalid frame content: {}", one_line(.0))]
     BadPayload(String),
     /// An STD text trace line could not be parsed.
     #[error("{0}")]
     Std(String),
+}
+
+/// Escapes control characters (newlines above all) that a decoder's message may quote
+/// from the damaged data, so that every error stays one line.
+fn one_line(s: &str) -> String {
+    if !s.chars().any(char::is_control) {
+        return s.to_owned();
+    }
+    s.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 impl Error {
@@ -163,5 +180,22 @@ impl std::error::Error for Error {
 impl From<std::io::Error> for Error {
     fn from(e: std::io::Error) -> Self {
         Error::new(ErrorKind::Io(e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoted_damaged_data_cannot_break_the_line() {
+        let e = Error::at(
+            ErrorKind::BadPayload("unknown variant `On\nce\t\u{0}`".into()),
+            31,
+        );
+        assert_eq!(
+            e.to_string(),
+            "byte 31: invalid frame content: unknown variant `On\\nce\\t\\u{0}`"
+        );
     }
 }
