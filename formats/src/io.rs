@@ -410,7 +410,7 @@ fn read_frame<R: Read>(src: &mut Source<R>) -> Result<RawFrame, Error> {
     if avail.len() < total {
         let n = avail.len();
         // A frame cut short by the end of the file: the writer was killed mid-frame.
-        if n > FRAME_HEAD_LEN && matches!(scan(&avail[1..]), Scan::Found(_)) {
+        if n > FRAME_HEAD_LEN && holds_intact_frame(&avail[1..]) {
             return Err(resync(src, start, "frame cut short by the next frame".into()));
         }
         src.consume(n);
@@ -493,6 +493,19 @@ fn scan(buf: &[u8]) -> Scan {
         i += 1;
     }
     Scan::None
+}
+
+/// Whether `buf` holds an intact frame anywhere: unlike [`scan`], plausible frame starts
+/// that run past the end of `buf` do not stop the search.
+fn holds_intact_frame(buf: &[u8]) -> bool {
+    let mut from = 0;
+    loop {
+        match scan(&buf[from..]) {
+            Scan::Found(_) => return true,
+            Scan::Partial(at) => from += at + 1,
+            Scan::None => return false,
+        }
+    }
 }
 
 /// A growable read buffer over a `Read`, tracking the absolute offset.
