@@ -20,8 +20,8 @@
 //!
 //! ```no_run
 //! let s = hb_samples::find("sleep-publish").unwrap();
-//! let summary = hb_samples::record(s, "sleep-publish.hb")?; // one recording per process
-//! let (analysis, verdict) = hb_samples::analyze_and_check(s, "sleep-publish.hb").expect("readable trace");
+//! let summary = hb_samples::record(s, "sleep-publish.hbt")?; // one recording per process
+//! let (analysis, verdict) = hb_samples::analyze_and_check(s, "sleep-publish.hbt").expect("readable trace");
 //! assert!(verdict.is_ok());
 //! assert_eq!(analysis.races.len(), 1);
 //! # let _ = summary;
@@ -52,6 +52,9 @@ pub struct Scenario {
     pub item: u8,
     /// One line: what the program does.
     pub summary: &'static str,
+    /// One line: why the verdict holds (the edge that orders the accesses, or the missing
+    /// edge).
+    pub why: &'static str,
     /// The reference text it reproduces (a file of `../shared/reference/` and the passage).
     pub reference: &'static str,
     /// What the analyzer must find.

@@ -211,7 +211,7 @@ pub fn record_in_child(exe: &Path, s: &Scenario, trace: &Path) -> Result<(), Str
 
 fn execute(exe: &Path, out: &Path, s: &Scenario) -> Outcome {
     let start = Instant::now();
-    let trace = out.join(format!("{}.hb", s.name));
+    let trace = out.join(format!("{}.hbt", s.name));
     let (analysis, mismatches) = match record_in_child(exe, s, &trace)
         .and_then(|()| analyze_and_check(s, &trace).map_err(|e| e.to_string()))
     {
@@ -252,7 +252,7 @@ fn run_all(exe: &Path, out: &Path, paint: Paint) -> Result<bool, String> {
         all.len()
     );
     println!(
-        "Each one is {} in its own process with hb's recorder on, its {} written to {}/<name>.hb,",
+        "Each one is {} in its own process with hb's recorder on, its {} written to {}/<name>.hbt,",
         paint.bold("recorded"),
         paint.bold("trace"),
         out.display()
@@ -337,8 +337,8 @@ fn run_all(exe: &Path, out: &Path, paint: Paint) -> Result<bool, String> {
     );
     println!(
         "A trace in the analyzer or the viewer: {}  /  {}",
-        paint.bold(&format!("hb-analyze {}/<name>.hb", out.display())),
-        paint.bold(&format!("hb-view {}/<name>.hb", out.display()))
+        paint.bold(&format!("hb-analyze {}/<name>.hbt", out.display())),
+        paint.bold(&format!("hb-view {}/<name>.hbt", out.display()))
     );
     Ok(good == outcomes.len())
 }
@@ -355,6 +355,10 @@ fn run_chosen(exe: &Path, out: &Path, chosen: &[&Scenario], paint: Paint) -> Res
         }
         println!("{} (item {}): {}", paint.bold(s.name), s.item, s.summary);
         println!("{}", paint.dim(&format!("reproduces {}", s.reference)));
+        println!(
+            "{}",
+            paint.dim(&format!("expected {} because {}", s.expect.verdict(), s.why))
+        );
         println!("{}", paint.dim(&format!("program: {}", s.source.file)));
         let o = execute(exe, out, s);
         println!(
@@ -400,10 +404,10 @@ mod tests {
         );
         assert_eq!(parse(&args(&["--list"])).unwrap(), Mode::List);
         assert_eq!(
-            parse(&args(&["record", "exit-join", "t.hb"])).unwrap(),
+            parse(&args(&["record", "exit-join", "t.hbt"])).unwrap(),
             Mode::Record {
                 name: "exit-join".into(),
-                trace: PathBuf::from("t.hb")
+                trace: PathBuf::from("t.hbt")
             }
         );
     }

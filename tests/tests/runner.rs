@@ -44,7 +44,7 @@ fn runs_every_scenario_and_prints_a_verdict_line_for_each() {
         }
         all_ok &= ok;
         assert!(
-            dir.path().join(format!("{}.hb", s.name)).is_file(),
+            dir.path().join(format!("{}.hbt", s.name)).is_file(),
             "no trace for {}",
             s.name
         );
@@ -79,7 +79,7 @@ fn a_chosen_scenario_prints_its_full_report_and_keeps_its_trace() {
         "{out}"
     );
     // The trace stays for hb-analyze / hb-view.
-    let trace = dir.path().join("sleep-publish.hb");
+    let trace = dir.path().join("sleep-publish.hbt");
     let a = hb_analyzer::analyze_path(&trace, &Default::default(), &mut |_| {}).unwrap();
     assert_eq!(a.races.len(), 1);
 }
@@ -105,10 +105,10 @@ fn bad_usage_exits_2_with_a_message() {
         err.trim(),
         "hb-samples: no scenario named `no-such-scenario` (hb-samples --list shows them)"
     );
-    let (code, _, err) = run(&["record", "sleep-publish", "/nonexistent-dir/x.hb"]);
+    let (code, _, err) = run(&["record", "sleep-publish", "/nonexistent-dir/x.hbt"]);
     assert_eq!(code, Some(2));
     assert!(
-        err.contains("cannot create the hb trace /nonexistent-dir/x.hb"),
+        err.contains("cannot create the hb trace /nonexistent-dir/x.hbt"),
         "{err}"
     );
 }

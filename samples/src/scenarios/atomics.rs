@@ -19,6 +19,7 @@ pub(crate) const SCENARIOS: &[Scenario] = &[
         name: "atomic-flag",
         item: 9,
         summary: "a task writes `data`, then stores `ready` (release); the parent loads `ready` (acquire) until true, then reads `data`",
+        why: "write → release store → the acquire load that read it → read: the atomic edge orders them",
         reference: "go-memory-model-patterns.txt, atomicPublish; race-detector-limits.txt, \"atomic flag with non-atomic payload (correct pattern)\"",
         expect: Expect::clean(&[ordered("data", "atomic-data-write", "atomic-data-read", EdgeKind::Atomic)]),
         run: atomic_flag,
@@ -27,7 +28,8 @@ pub(crate) const SCENARIOS: &[Scenario] = &[
     Scenario {
         name: "plain-flag",
         item: 10,
-        summary: "the same with a plain (non-atomic) `ready` flag",
+        summary: "a task writes `data`, then sets plain bool `ready`; the parent spins on `ready`, then reads `data`",
+        why: "a plain read is no edge, even when it sees the new value: flag and payload both race",
         reference: "go-memory-model-patterns.txt, unsafePublish; race-detector-limits.txt, \"Without the atomic store ... or the atomic load\"",
         expect: Expect::races(&[
             race("data", "plain-data-write", "plain-data-read"),
@@ -39,7 +41,8 @@ pub(crate) const SCENARIOS: &[Scenario] = &[
     Scenario {
         name: "relaxed-flag",
         item: 10,
-        summary: "the same with an atomic `ready` loaded with Ordering::Relaxed",
+        summary: "a task writes `data`, then stores atomic `ready` (release); the parent loads it with Relaxed, then reads `data`",
+        why: "a relaxed load acquires nothing: the payload races (atomics never race with each other)",
         reference: "race-detector-limits.txt, \"only if B reads the flag atomically and observes the stored value\" (Rust's relaxed load has no acquire)",
         expect: Expect::races(&[race("data", "relaxed-data-write", "relaxed-data-read")]),
         run: relaxed_flag,
@@ -49,6 +52,7 @@ pub(crate) const SCENARIOS: &[Scenario] = &[
         name: "cow-snapshot",
         item: 14,
         summary: "a writer publishes immutable config snapshots through atomic `current`; readers load it and read the snapshot",
+        why: "each snapshot is written before its release store, read after an acquire load of it, never written again",
         reference: "safe-publication.txt, \"Pattern (immutable snapshot)\"; sync-primitives-in-practice.txt, \"atomic.Pointer[T]: lock-free read-mostly snapshots\"",
         expect: Expect::clean(&[ordered("snapshot[2].routes", "cow-build", "cow-read", EdgeKind::Atomic)]),
         run: cow_snapshot,
@@ -57,7 +61,8 @@ pub(crate) const SCENARIOS: &[Scenario] = &[
     Scenario {
         name: "cow-mutated",
         item: 14,
-        summary: "the same, but the writer patches snapshot v1 in place after publishing it",
+        summary: "a writer publishes snapshot v1 through atomic `current`, then patches it in place; readers read it",
+        why: "the patch comes after the publishing store: the readers' loads acquire nothing of it",
         reference: "safe-publication.txt, \"4) Why immutability matters\": a published object later mutated",
         expect: Expect::races(&[race("snapshot[1].routes", "cow-patch", "cow-read")]),
         run: cow_mutated,

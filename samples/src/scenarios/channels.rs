@@ -23,6 +23,7 @@ pub(crate) const SCENARIOS: &[Scenario] = &[
         name: "semaphore-cap1",
         item: 11,
         summary: "4 tasks update `state` between a send on `sem` (capacity 1) and a receive from it",
+        why: "receive k → completion of send k+1: each task's update → its release → the next task's acquire",
         reference: "go-memory-model-reference.txt, \"Buffered channel: the kth receive happens-before the (k+C)th send completes\"; go-memory-model-patterns.txt, Channel Rules",
         expect: Expect::clean(&[ordered("state", "sem-write", "sem-read", EdgeKind::ChanCapacity)]),
         run: semaphore_cap1,
@@ -31,7 +32,8 @@ pub(crate) const SCENARIOS: &[Scenario] = &[
     Scenario {
         name: "semaphore-cap2",
         item: 11,
-        summary: "the same semaphore with capacity 2: two tasks may hold it at once",
+        summary: "4 tasks update `state` between a send on `sem` (capacity 2) and a receive from it",
+        why: "sends 1 and 2 complete with no edge (capacity 2): two tasks update `state` unordered",
         reference: "go-memory-model-reference.txt, edge cases: \"Buffered channels still synchronize, just with slack\"",
         expect: Expect::races(&[
             race("state", "sem-read", "sem-write"),
@@ -44,6 +46,7 @@ pub(crate) const SCENARIOS: &[Scenario] = &[
         name: "unbuffered-handoff",
         item: 12,
         summary: "a receiver writes `data` before receiving; the sender reads it after its send on an unbuffered channel returns",
+        why: "write → receive → completion of the rendezvous send → read",
         reference: "go-memory-model-patterns.txt, Channel Rules: \"A receive from an unbuffered channel happens before the send completes\"",
         expect: Expect::clean(&[ordered("data", "handoff-write", "handoff-read", EdgeKind::ChanCapacity)]),
         run: unbuffered_handoff,
@@ -52,7 +55,8 @@ pub(crate) const SCENARIOS: &[Scenario] = &[
     Scenario {
         name: "buffered-handoff",
         item: 12,
-        summary: "the same hand-off on a channel of capacity 1: the send returns without waiting for the receive",
+        summary: "a receiver writes `data` before receiving; the sender reads it after its send on a capacity-1 channel returns",
+        why: "send 1 on a capacity-1 channel completes without any receive: nothing orders the write before the read",
         reference: "go-memory-model-reference.txt, \"Capacity decouples send and receive in time\"",
         expect: Expect::races(&[race("data", "handoff-write", "handoff-read")]),
         run: buffered_handoff,
@@ -62,6 +66,7 @@ pub(crate) const SCENARIOS: &[Scenario] = &[
         name: "mixed-channel-map",
         item: 15,
         summary: "a producer writes map `routes`, then sends on `updated`; the receiver reads it, and so does an auditor task that did not receive",
+        why: "send → receive orders the write before the receiver's read only; the auditor never synchronized",
         reference: "race-detector-limits.txt, \"mixed channel-plus-shared-memory patterns\" and \"the receiver reads the map from a different goroutine\"",
         expect: Expect::races(&[race("routes", "mix-write", "mix-audit-read")]),
         run: mixed_channel_map,

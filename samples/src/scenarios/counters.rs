@@ -22,6 +22,7 @@ pub(crate) const SCENARIOS: &[Scenario] = &[
         name: "mutex-counter",
         item: 3,
         summary: "1,000 tasks increment `counter` under mutex `mu`; a WaitGroup lets the parent read the total",
+        why: "unlock n → lock n+1 chains the increments; each Done → Wait orders them before the total",
         reference: "go-memory-model-reference.txt, \"A second baton: the mutex\" (mutex_hb.go)",
         expect: Expect::clean(&[
             ordered("counter", "locked-write", "locked-read", EdgeKind::Unlock),
@@ -33,7 +34,8 @@ pub(crate) const SCENARIOS: &[Scenario] = &[
     Scenario {
         name: "racy-counter",
         item: 4,
-        summary: "the same 1,000 tasks without the mutex: lost updates",
+        summary: "1,000 tasks increment `counter` without a lock, joined by a WaitGroup: lost updates",
+        why: "no edge between the tasks: each read and write is unordered with the other tasks' writes",
         reference: "go-memory-model-reference.txt, \"Drop the mutex and the same loop becomes a race\"; go-memory-model-patterns.txt, demonstrateRace",
         expect: Expect::races(&[
             race("counter", "racy-read", "racy-write"),
@@ -46,6 +48,7 @@ pub(crate) const SCENARIOS: &[Scenario] = &[
         name: "far-apart",
         item: 16,
         summary: "a write and a read of `x`, separated by 1,000,000 mutex-protected accesses of two other tasks",
+        why: "the writer never synchronizes after its spawn; the million lock edges order only the two busy tasks",
         reference: "race-detector-limits.txt, \"races requiring a long execution history\" (bounded shadow history)",
         expect: Expect::races(&[race("x", "far-write", "far-read")]),
         run: far_apart,

@@ -19,6 +19,7 @@ pub(crate) const SCENARIOS: &[Scenario] = &[
         name: "once-init",
         item: 7,
         summary: "tasks lazily initialize `config` with a Once and `client.name` with a OnceLock, then read them",
+        why: "the end of the initialization → every call that found it done (or waited for it) → the read",
         reference: "go-memory-model-patterns.txt, \"4. Once\" and \"2. Lazy Initialization\"; safe-publication.txt, sync.Once",
         expect: Expect::clean(&[
             ordered("config", "once-write", "once-read", EdgeKind::Once),
@@ -31,6 +32,7 @@ pub(crate) const SCENARIOS: &[Scenario] = &[
         name: "double-checked-locking",
         item: 8,
         summary: "tasks check `instance` outside the lock, then initialize it under mutex `mu`",
+        why: "the fast-path check reads without the lock: nothing orders it with the write made under the lock",
         reference: "go-memory-model-patterns.txt, \"1. Double-Checked Locking (Broken in Go)\"; go-memory-model-reference.txt, edge cases",
         expect: Expect::races(&[race("instance", "dcl-check", "dcl-init")]),
         run: double_checked_locking,

@@ -18,6 +18,7 @@ pub(crate) const SCENARIOS: &[Scenario] = &[
         name: "lock-order-abba",
         item: 17,
         summary: "task `debit` takes `accounts` then `ledger`; task `audit`, once `debit` finished, takes `ledger` then `accounts`",
+        why: "accounts → ledger in `debit`, ledger → accounts in `audit`, concurrent and not gated: a cycle",
         reference: "sync-primitives-in-practice.txt, \"Lock ordering: preventing the AB/BA deadlock\"",
         expect: Expect::cycles(&[ExpectCycle {
             edges: &[
@@ -41,7 +42,8 @@ pub(crate) const SCENARIOS: &[Scenario] = &[
     Scenario {
         name: "lock-order-gated",
         item: 17,
-        summary: "the same two orders, each taken while holding the gate lock `transfer_gate`",
+        summary: "`debit` takes accounts → ledger, `audit` ledger → accounts, each while holding gate lock `transfer_gate`",
+        why: "both orders are taken under the same gate lock, so they can never interleave: no cycle",
         reference: "sync-primitives-in-practice.txt, lock ordering (a discipline that makes the cycle impossible)",
         expect: Expect::CLEAN,
         run: lock_order_gated,

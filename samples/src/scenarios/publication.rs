@@ -18,6 +18,7 @@ pub(crate) const SCENARIOS: &[Scenario] = &[
         name: "close-publish",
         item: 1,
         summary: "a task writes `msg` and closes `done`; the parent reads `msg` after its receive sees the close",
+        why: "write → close(done) → the receive that saw the close → read: the close edge orders them",
         reference: "go-memory-model-reference.txt, \"Proof: the baton is the channel\" (memory_model.go)",
         expect: Expect::clean(&[ordered("msg", "close-write", "close-read", EdgeKind::ChanClose)]),
         run: close_publish,
@@ -26,7 +27,8 @@ pub(crate) const SCENARIOS: &[Scenario] = &[
     Scenario {
         name: "sleep-publish",
         item: 2,
-        summary: "the same without the channel: the parent sleeps, then reads `msg`",
+        summary: "a task writes `msg`; the parent sleeps 20 ms, then reads `msg` (no channel)",
+        why: "a sleep is no edge: nothing leads from the child's write to the parent's read",
         reference: "go-memory-model-reference.txt, \"The racy version — never write this\"; go-memory-model-patterns.txt, noHappensBefore",
         expect: Expect::races(&[race("msg", "sleep-write", "sleep-read")]),
         run: sleep_publish,
@@ -35,7 +37,8 @@ pub(crate) const SCENARIOS: &[Scenario] = &[
     Scenario {
         name: "exit-no-join",
         item: 18,
-        summary: "a task writes `result` and ends; the parent sees it finished and reads without joining",
+        summary: "a task writes `result` and ends; the parent polls is_finished(), then reads without joining",
+        why: "a task's end alone is no edge: only a join would order the write before the read",
         reference: "go-memory-model-patterns.txt, \"Goroutine Destruction\"; race-detector-limits.txt, \"goroutine destruction is not a synchronization event\"",
         expect: Expect::races(&[race("result", "exit-write", "exit-read")]),
         run: exit_no_join,
@@ -44,7 +47,8 @@ pub(crate) const SCENARIOS: &[Scenario] = &[
     Scenario {
         name: "exit-join",
         item: 18,
-        summary: "the same, but the parent joins the task before reading `result`",
+        summary: "a task writes `result`; the parent joins it, then reads",
+        why: "the task's end → the join → the read: the join edge orders them",
         reference: "go-memory-model-reference.txt, \"you need a channel, WaitGroup, or join to learn the child finished\"",
         expect: Expect::clean(&[ordered("result", "join-write", "join-read", EdgeKind::Join)]),
         run: exit_join,

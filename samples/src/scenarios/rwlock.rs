@@ -20,6 +20,7 @@ pub(crate) const SCENARIOS: &[Scenario] = &[
         name: "rwlock-readers",
         item: 13,
         summary: "3 readers read `checks` under read locks of `checks_lock` while a writer updates it under the write lock",
+        why: "write unlock → later read locks, read unlocks → later write lock: every read is ordered with every write",
         reference: "sync-primitives-in-practice.txt, \"sync.RWMutex: only when reads vastly dominate\" (readyMu / readyChecks)",
         expect: Expect::clean(&[ordered("checks", "rw-write", "rw-read", EdgeKind::Unlock)]),
         run: rwlock_readers,
@@ -28,7 +29,8 @@ pub(crate) const SCENARIOS: &[Scenario] = &[
     Scenario {
         name: "rwlock-write-under-read",
         item: 13,
-        summary: "2 readers read `checks` under read locks, and also bump counter `polls` under the same read lock",
+        summary: "2 readers bump counter `polls` while holding only the read lock of `checks_lock`",
+        why: "read locks never order each other: the two readers' writes of `polls` are unordered",
         reference: "sync-primitives-in-practice.txt, RWMutex: \"readers that may proceed concurrently with each other\"",
         expect: Expect::races(&[
             race("polls", "rw-polls-read", "rw-polls-write"),

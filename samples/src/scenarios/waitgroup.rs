@@ -20,6 +20,7 @@ pub(crate) const SCENARIOS: &[Scenario] = &[
         name: "waitgroup-results",
         item: 5,
         summary: "workers write `results[i]` and call Done; the parent reads them after Wait",
+        why: "each worker's write → its Done → the parent's Wait → the reads",
         reference: "go-memory-model-patterns.txt, waitGroupHappensBefore; race-detector-limits.txt, \"WaitGroup edge scope (correct usage)\"",
         expect: Expect::clean(&[ordered("results[0]", "work-write", "waiter-read", EdgeKind::WaitGroup)]),
         run: waitgroup_results,
@@ -28,7 +29,8 @@ pub(crate) const SCENARIOS: &[Scenario] = &[
     Scenario {
         name: "waitgroup-add-in-loop",
         item: 5,
-        summary: "Add(1) before each worker, as in mutex_hb.go; the first worker's Done brings the counter to zero before the second Add",
+        summary: "Add(1) before each worker (as mutex_hb.go); the first Done brings the counter to zero before the second Add",
+        why: "both Dones come before the Wait that returns (\"all Add/Done before Wait happen-before Wait returns\")",
         reference: "go-memory-model-reference.txt, edge table: \"all Add/Done before Wait happen-before Wait returns\" (mutex_hb.go calls Add(1) in its loop)",
         expect: Expect::clean(&[
             ordered("results[0]", "loop-write", "loop-read", EdgeKind::WaitGroup),
@@ -41,6 +43,7 @@ pub(crate) const SCENARIOS: &[Scenario] = &[
         name: "waitgroup-scope",
         item: 6,
         summary: "a reporter task spawned before Wait reads `results` once the workers are done, without waiting itself",
+        why: "Done → Wait reaches the waiter only; the reporter waited for nobody, so the writes are unordered with its reads",
         reference: "race-detector-limits.txt, \"WaitGroup and the Exact Scope of Its Happens-Before Edge\"",
         expect: Expect::races(&[
             race("results[0]", "work-write", "reporter-read"),

@@ -40,7 +40,7 @@ pub(crate) fn record_in_child(name: &str, trace: &Path) {
 pub(crate) fn record(name: &str) -> Recorded {
     let scenario = hb_samples::find(name).unwrap_or_else(|| panic!("no scenario named `{name}`"));
     let dir = tempfile::tempdir().expect("temporary directory");
-    let trace = dir.path().join(format!("{name}.hb"));
+    let trace = dir.path().join(format!("{name}.hbt"));
     record_in_child(name, &trace);
     let (analysis, verdict) =
         hb_samples::analyze_and_check(scenario, &trace).unwrap_or_else(|e| panic!("analyzing `{name}`: {e}"));
