@@ -42,6 +42,8 @@ fn lanes_and_findings_are_listed() {
         .findings;
     let races = findings.iter().filter(|f| f.kind == FindingKind::Race).count();
     assert_eq!(races, 2, "the demo's two races are found: {findings:#?}");
+    let cycles = findings.iter().filter(|f| f.kind == FindingKind::Cycle).count();
+    assert_eq!(cycles, 1, "the demo's lock-order cycle is found: {findings:#?}");
     let titles: Vec<String> = findings.iter().map(|f| f.title.clone()).collect();
     for title in &titles {
         h.get_by_label(title);
@@ -236,4 +238,78 @@ fn the_welcome_screen_opens_a_typed_path_and_reports_a_bad_one() {
     assert!(m.analysis.is_some(), "and is analyzed");
     assert!(h.state().error.is_none());
     h.get_by_label("worker-2 (T2)");
+}
+
+/// A file dropped on the window, as the windowing integration would hand it over.
+#[derive(Debug)]
+struct Dropped(std::path::PathBuf);
+
+impl egui::DroppedFile for Dropped {
+    fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+
+    fn bytes(&self) -> Result<Vec<u8>, String> {
+        std::fs::read(&self.0).map_err(|e| e.to_string())
+    }
+}
+
+#[test]
+fn dropping_a_file_on_the_window_opens_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("dropped.hbt");
+    demo_trace()
+        .write_binary(std::fs::File::create(&path).unwrap(), 8)
+        .unwrap();
+    let mut h = harness(ViewerApp::new());
+    h.run();
+    h.input_mut()
+        .dropped_files
+        .push(std::sync::Arc::new(Dropped(path)));
+    for _ in 0..500 {
+        h.step();
+        if h.state().model.as_ref().is_some_and(|m| m.analysis.is_some()) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let m = h.state().model.as_ref().expect("the dropped file loads");
+    assert_eq!(m.name, "dropped.hbt");
+    assert_eq!(m.lanes.len(), 3);
+}
+
+#[test]
+fn clicking_the_cycle_shows_every_lock_of_it() {
+    let mut h = harness(demo_app());
+    h.run();
+    let title = {
+        let m = h.state().model.as_ref().unwrap();
+        let f = &m.analysis.as_ref().unwrap().findings;
+        f.iter()
+            .find(|f| f.kind == FindingKind::Cycle)
+            .unwrap()
+            .title
+            .clone()
+    };
+    assert_eq!(title, "lock-order cycle: lock_a -> lock_b -> lock_a");
+    h.get_by_label(&title).click();
+    h.run();
+    let app = h.state();
+    let m = app.model.as_ref().unwrap();
+    let f = &m.analysis.as_ref().unwrap().findings[app.view.selected_finding.unwrap()];
+    assert_eq!(f.title, title);
+    // Both tasks' "hold one, acquire the other" pairs are highlighted and on screen.
+    assert_eq!(f.events.len(), 4);
+    let mut tasks: Vec<u32> = f
+        .events
+        .iter()
+        .map(|&e| m.trace.events[e as usize].task)
+        .collect();
+    tasks.dedup();
+    assert_eq!(tasks, vec![2, 1]);
+    for &ev in &f.events {
+        let ts = m.trace.events[ev as usize].ts;
+        assert!(app.view.viewport.contains(ts), "{ts} in {:?}", app.view.viewport);
+    }
+    h.get_by_label_contains("acquires lock_b");
 }
