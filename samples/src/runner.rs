@@ -328,6 +328,10 @@ fn run_all(exe: &Path, out: &Path, paint: Paint) -> Result<bool, String> {
                 paint.dim(&format!("(item {})", s.item)),
                 s.summary
             );
+            println!(
+                "{}",
+                paint.dim(&format!("   expected {} because {}", s.expect.verdict(), s.why))
+            );
             println!("{}", report::text(a, &opts));
         }
     }
