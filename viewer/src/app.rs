@@ -71,6 +71,31 @@ pub struct ViewState {
     pub search_pos: Vec<usize>,
     /// Lanes to bring on screen at the next frame (first, last).
     pub reveal_lanes: Option<(usize, usize)>,
+    /// Where the timeline was drawn in the last frame (for tests and tools driving the UI).
+    pub geometry: Option<TimelineGeometry>,
+}
+
+/// Screen geometry of the timeline in the last frame.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TimelineGeometry {
+    /// x of the time at the left edge ([`Viewport::t0`]).
+    pub left: f32,
+    /// Width of the time axis in points.
+    pub width: f32,
+    /// y of lane 0's top (scrolled: may be above the visible area).
+    pub lanes_top: f32,
+    /// Height of one lane.
+    pub lane_h: f32,
+}
+
+impl TimelineGeometry {
+    /// Where an event at time `ts` in `lane` is drawn, for the viewport `v`.
+    pub fn point(&self, v: &Viewport, lane: usize, ts: u64) -> egui::Pos2 {
+        egui::pos2(
+            self.left + v.x_of(ts as f64, self.width),
+            self.lanes_top + (lane as f32 + 0.62) * self.lane_h,
+        )
+    }
 }
 
 impl Default for ViewState {
@@ -86,6 +111,7 @@ impl Default for ViewState {
             search_hits: Vec::new(),
             search_pos: Vec::new(),
             reveal_lanes: None,
+            geometry: None,
         }
     }
 }

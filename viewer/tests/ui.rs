@@ -313,3 +313,56 @@ fn clicking_the_cycle_shows_every_lock_of_it() {
     }
     h.get_by_label_contains("acquires lock_b");
 }
+
+#[test]
+fn clicking_an_event_selects_it_and_its_edges_lead_to_the_partner() {
+    let mut h = harness(demo_app());
+    h.run();
+    // Zoom to the `hits` race: worker-2's lock of counter_lock is on screen (the explanation's
+    // synchronization).
+    let title = "race on hits: write worker-1 (T1) / read worker-2 (T2)";
+    h.get_by_label(title).click();
+    h.run();
+    let (lock, unlock, point) = {
+        let app = h.state();
+        let m = app.model.as_ref().unwrap();
+        let find = |task: u32, unlock: bool| {
+            m.trace
+                .events
+                .iter()
+                .position(|e| {
+                    e.task == task
+                        && match e.kind {
+                            EventKind::MutexLock { mutex, .. } => !unlock && mutex == ids::COUNTER_LOCK,
+                            EventKind::MutexUnlock { mutex, .. } => unlock && mutex == ids::COUNTER_LOCK,
+                            _ => false,
+                        }
+                })
+                .unwrap() as u64
+        };
+        let (lock, unlock) = (find(2, false), find(1, true));
+        let (lane, ts) = m.event_pos(lock).unwrap();
+        let geo = app.view.geometry.expect("the timeline was drawn");
+        (lock, unlock, geo.point(&app.view.viewport, lane, ts))
+    };
+    h.event(egui::Event::PointerMoved(point));
+    h.event(egui::Event::PointerButton {
+        pos: point,
+        button: egui::PointerButton::Primary,
+        pressed: true,
+        modifiers: egui::Modifiers::NONE,
+    });
+    h.event(egui::Event::PointerButton {
+        pos: point,
+        button: egui::PointerButton::Primary,
+        pressed: false,
+        modifiers: egui::Modifiers::NONE,
+    });
+    h.run();
+    assert_eq!(h.state().view.selected_event, Some(lock));
+    // The details panel lists the incoming unlock edge; following it selects the unlock.
+    h.get_by_label_contains("<- unlock").click();
+    h.run();
+    assert_eq!(h.state().view.selected_event, Some(unlock));
+    h.get_by_label_contains("-> unlock");
+}

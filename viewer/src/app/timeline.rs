@@ -107,6 +107,12 @@ pub(super) fn show(
         column_px: 1.0,
     };
     prepare(model, &req, plan);
+    v.geometry = Some(super::TimelineGeometry {
+        left: tl.left(),
+        width,
+        lanes_top: geo.origin.y,
+        lane_h,
+    });
 
     let painter = ui.painter_at(tl);
     painter.rect_filled(tl, 0.0, ui.visuals().extreme_bg_color);
