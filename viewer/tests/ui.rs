@@ -366,3 +366,50 @@ fn clicking_an_event_selects_it_and_its_edges_lead_to_the_partner() {
     assert_eq!(h.state().view.selected_event, Some(unlock));
     h.get_by_label_contains("-> unlock");
 }
+
+#[test]
+fn ctrl_wheel_zooms_around_the_pointer_and_dragging_pans() {
+    let mut h = harness(demo_app());
+    h.run();
+    let (geo, before) = {
+        let v = &h.state().view;
+        (v.geometry.expect("timeline drawn"), v.viewport)
+    };
+    let pointer = egui::pos2(geo.left + geo.width * 0.25, geo.lanes_top + geo.lane_h * 1.5);
+    let anchor = before.t_of(pointer.x - geo.left, geo.width);
+    h.event(egui::Event::PointerMoved(pointer));
+    h.run();
+    // What egui makes of ctrl+wheel and of a pinch.
+    h.event(egui::Event::Zoom(2.0));
+    h.run();
+    let after = h.state().view.viewport;
+    assert!(
+        (after.span() - before.span() / 2.0).abs() < 1e-6 * before.span(),
+        "{before:?} -> {after:?}"
+    );
+    let anchor_after = after.t_of(pointer.x - geo.left, geo.width);
+    assert!(
+        (anchor_after - anchor).abs() < after.span() * 1e-4,
+        "{anchor} -> {anchor_after}"
+    );
+
+    // Drag 100 points to the left: later times come into view.
+    let px = after.span() / geo.width as f64;
+    h.drag_at(pointer);
+    h.run();
+    h.event(egui::Event::PointerMoved(pointer - egui::vec2(100.0, 0.0)));
+    h.run();
+    h.event(egui::Event::PointerButton {
+        pos: pointer - egui::vec2(100.0, 0.0),
+        button: egui::PointerButton::Primary,
+        pressed: false,
+        modifiers: egui::Modifiers::NONE,
+    });
+    h.run();
+    let panned = h.state().view.viewport;
+    assert!((panned.span() - after.span()).abs() < 1e-9);
+    assert!(
+        (panned.t0 - (after.t0 + 100.0 * px)).abs() < px,
+        "{after:?} -> {panned:?}"
+    );
+}
