@@ -180,6 +180,9 @@ pub struct TraceReader<R: Read> {
     header: Header,
     pending: Option<Error>,
     done: bool,
+    /// Scratch buffers reused from frame to frame.
+    payload: Vec<u8>,
+    words: Vec<u64>,
 }
 
 impl<R: Read> TraceReader<R> {
@@ -210,12 +213,9 @@ impl<R: Read> TraceReader<R> {
         }
         src.consume(MAGIC.len());
         let offset = src.offset;
-        let header = match read_frame(&mut src)? {
-            RawFrame::Ok {
-                kind: FRAME_HEADER,
-                payload,
-                ..
-            } => rmp_serde::from_slice::<Header>(&payload)
+        let mut payload = Vec::new();
+        let header = match read_frame(&mut src, &mut payload)? {
+            RawFrame::Ok { kind: FRAME_HEADER } => rmp_serde::from_slice::<Header>(&payload)
                 .map_err(|e| Error::at(ErrorKind::BadPayload(format!("header: {e}")), offset))?,
             RawFrame::Ok { kind, .. } => {
                 return Err(Error::at(
@@ -255,6 +255,8 @@ impl<R: Read> TraceReader<R> {
             header,
             pending: None,
             done: false,
+            payload,
+            words: Vec::new(),
         })
     }
 
@@ -267,12 +269,11 @@ impl<R: Read> TraceReader<R> {
     pub fn offset(&self) -> u64 {
         self.src.offset
     }
-}
 
-impl<R: Read> Iterator for TraceReader<R> {
-    type Item = Result<Frame, Error>;
-
-    fn next(&mut self) -> Option<Self::Item> {
+    /// Like [`Iterator::next`], but decodes the next frame into `frame`, reusing its
+    /// vectors' allocations (all its fields are overwritten when `Some(Ok(()))` is
+    /// returned). Yields the same sequence of frames and errors as the iterator.
+    pub fn next_into(&mut self, frame: &mut Frame) -> Option<Result<(), Error>> {
         if let Some(e) = self.pending.take() {
             return Some(Err(e));
         }
@@ -280,24 +281,21 @@ impl<R: Read> Iterator for TraceReader<R> {
             return None;
         }
         let offset = self.src.offset;
-        match read_frame(&mut self.src) {
+        match read_frame(&mut self.src, &mut self.payload) {
             Ok(RawFrame::Eof) => {
                 self.done = true;
                 None
             }
-            Ok(RawFrame::Ok {
-                kind: FRAME_BATCH,
-                payload,
-                ..
-            }) => Some(decode_batch(offset, &payload).map(|(frame, err)| {
-                self.pending = err;
-                frame
-            })),
-            Ok(RawFrame::Ok { kind, payload, .. }) => Some(Err(Error::at(
+            Ok(RawFrame::Ok { kind: FRAME_BATCH }) => Some(
+                decode_batch_into(offset, &self.payload, &mut self.words, frame).map(|err| {
+                    self.pending = err;
+                }),
+            ),
+            Ok(RawFrame::Ok { kind }) => Some(Err(Error::at(
                 ErrorKind::UnknownFrame {
                     version: FRAME_VERSION,
                     kind,
-                    len: payload.len() as u32,
+                    len: self.payload.len() as u32,
                 },
                 offset,
             ))),
@@ -315,16 +313,125 @@ impl<R: Read> Iterator for TraceReader<R> {
     }
 }
 
-/// Decodes a batch payload. A payload that decodes partly gives the frame with the events
-/// before the problem, plus the error.
-fn decode_batch(offset: u64, payload: &[u8]) -> Result<(Frame, Option<Error>), Error> {
-    let (task, defs, words): (Option<TaskId>, Vec<Def>, Vec<u64>) = rmp_serde::from_slice(payload)
-        .map_err(|e| Error::at(ErrorKind::BadPayload(format!("batch: {e}")), offset))?;
-    let mut events = Vec::new();
+impl<R: Read> Iterator for TraceReader<R> {
+    type Item = Result<Frame, Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let mut frame = Frame {
+            offset: 0,
+            task: None,
+            defs: Vec::new(),
+            events: Vec::new(),
+        };
+        self.next_into(&mut frame).map(|r| r.map(|()| frame))
+    }
+}
+
+/// Reads a MessagePack unsigned integer (positive fixint, uint 8/16/32/64) at `*pos`.
+#[inline(always)]
+fn mp_uint(p: &[u8], pos: &mut usize) -> Option<u64> {
+    let i = *pos;
+    let m = *p.get(i)?;
+    let (v, n) = match m {
+        0x00..=0x7f => (m as u64, 1),
+        0xcc => (*p.get(i + 1)? as u64, 2),
+        0xcd => (
+            u16::from_be_bytes(p.get(i + 1..i + 3)?.try_into().ok()?) as u64,
+            3,
+        ),
+        0xce => (
+            u32::from_be_bytes(p.get(i + 1..i + 5)?.try_into().ok()?) as u64,
+            5,
+        ),
+        0xcf => (u64::from_be_bytes(p.get(i + 1..i + 9)?.try_into().ok()?), 9),
+        _ => return None,
+    };
+    *pos = i + n;
+    Some(v)
+}
+
+/// Reads a MessagePack array length (fixarray, array 16/32) at `*pos`.
+#[inline]
+fn mp_array_len(p: &[u8], pos: &mut usize) -> Option<usize> {
+    let i = *pos;
+    let m = *p.get(i)?;
+    let (len, n) = match m {
+        0x90..=0x9f => ((m & 0x0f) as usize, 1),
+        0xdc => (
+            u16::from_be_bytes(p.get(i + 1..i + 3)?.try_into().ok()?) as usize,
+            3,
+        ),
+        0xdd => (
+            u32::from_be_bytes(p.get(i + 1..i + 5)?.try_into().ok()?) as usize,
+            5,
+        ),
+        _ => return None,
+    };
+    *pos = i + n;
+    Some(len)
+}
+
+/// The common shape of a batch payload, parsed straight from the MessagePack bytes: a task
+/// (nil or an unsigned integer), no definitions, and the event words, which go to `words`.
+/// Returns `None` for anything else (definitions, unusual encodings, damage, trailing
+/// bytes): the caller then decodes with rmp-serde, which gives the same value or the error.
+fn fast_batch(p: &[u8], words: &mut Vec<u64>) -> Option<Option<TaskId>> {
+    let mut pos = 0;
+    if *p.first()? != 0x93 {
+        return None;
+    }
+    pos += 1;
+    let task = if *p.get(pos)? == 0xc0 {
+        pos += 1;
+        None
+    } else {
+        Some(u32::try_from(mp_uint(p, &mut pos)?).ok()?)
+    };
+    if *p.get(pos)? != 0x90 {
+        return None;
+    }
+    pos += 1;
+    let n = mp_array_len(p, &mut pos)?;
+    // Every word takes at least one byte: a larger count is damage (and must not allocate).
+    if n > p.len() - pos {
+        return None;
+    }
+    words.clear();
+    words.reserve(n);
+    for _ in 0..n {
+        words.push(mp_uint(p, &mut pos)?);
+    }
+    (pos == p.len()).then_some(task)
+}
+
+/// Decodes a batch payload into `frame` (its vectors are cleared first and reused), with
+/// `words` as scratch space. A payload that decodes partly gives the events before the
+/// problem, plus the error.
+fn decode_batch_into(
+    offset: u64,
+    payload: &[u8],
+    words: &mut Vec<u64>,
+    frame: &mut Frame,
+) -> Result<Option<Error>, Error> {
+    frame.offset = offset;
+    frame.defs.clear();
+    frame.events.clear();
+    let task = match fast_batch(payload, words) {
+        Some(task) => task,
+        None => {
+            let (task, defs, w): (Option<TaskId>, Vec<Def>, Vec<u64>) = rmp_serde::from_slice(payload)
+                .map_err(|e| Error::at(ErrorKind::BadPayload(format!("batch: {e}")), offset))?;
+            frame.defs = defs;
+            *words = w;
+            task
+        }
+    };
+    frame.task = task;
+    let events = &mut frame.events;
     let mut err = None;
     match task {
         Some(task) => {
-            if let Err(e) = decode_events(task, &words, &mut events) {
+            if let Err(e) = decode_events(task, words, events) {
                 err = Some(Error::at(
                     ErrorKind::BadPayload(format!(
                         "event word {} of task {task}: {}; {} events before it kept",
@@ -347,26 +454,25 @@ fn decode_batch(offset: u64, payload: &[u8]) -> Result<(Frame, Option<Error>), E
         }
         None => {}
     }
-    Ok((
-        Frame {
-            offset,
-            task,
-            defs,
-            events,
-        },
-        err,
-    ))
+    Ok(err)
 }
 
 enum RawFrame {
-    Ok { kind: u8, payload: Vec<u8> },
-    Unknown { version: u8, kind: u8, len: u32 },
+    /// An intact frame of a known version; its payload was copied to the caller's buffer.
+    Ok {
+        kind: u8,
+    },
+    Unknown {
+        version: u8,
+        kind: u8,
+        len: u32,
+    },
     Eof,
 }
 
-/// Reads one frame at the current position. On damage, skips to the next intact frame
-/// and returns the error describing the damaged range.
-fn read_frame<R: Read>(src: &mut Source<R>) -> Result<RawFrame, Error> {
+/// Reads one frame at the current position (its payload goes to `payload`). On damage,
+/// skips to the next intact frame and returns the error describing the damaged range.
+fn read_frame<R: Read>(src: &mut Source<R>, payload: &mut Vec<u8>) -> Result<RawFrame, Error> {
     let start = src.offset;
     src.fill(FRAME_HEAD_LEN)?;
     let avail = src.available();
@@ -424,12 +530,13 @@ fn read_frame<R: Read>(src: &mut Source<R>) -> Result<RawFrame, Error> {
             ErrorKind::BadChecksum { stored, computed }.to_string(),
         ));
     }
-    let payload = avail[FRAME_HEAD_LEN..total].to_vec();
+    payload.clear();
+    payload.extend_from_slice(&avail[FRAME_HEAD_LEN..total]);
     src.consume(total);
     if version != FRAME_VERSION || kind > FRAME_BATCH {
         return Ok(RawFrame::Unknown { version, kind, len });
     }
-    Ok(RawFrame::Ok { kind, payload })
+    Ok(RawFrame::Ok { kind })
 }
 
 /// Skips from `start` to the next intact frame (or the end of input) and describes the
@@ -564,5 +671,45 @@ impl<R: Read> Source<R> {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn serde_batch(p: &[u8]) -> Option<(Option<TaskId>, Vec<u64>)> {
+        let (task, defs, words): (Option<TaskId>, Vec<Def>, Vec<u64>) = rmp_serde::from_slice(p).ok()?;
+        defs.is_empty().then_some((task, words))
+    }
+
+    proptest! {
+        /// Whenever the hand-written batch parser accepts a payload, rmp-serde decodes it to
+        /// the same value; on well-formed event batches it always accepts.
+        #[test]
+        fn fast_batch_agrees_with_rmp_serde(
+            task in proptest::option::of(any::<u32>()),
+            words in proptest::collection::vec(
+                prop_oneof![0u64..200, 0u64..70_000, any::<u32>().prop_map(u64::from), any::<u64>()],
+                0..40,
+            ),
+            flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 0..3),
+            cut in any::<usize>(),
+        ) {
+            let mut p = Vec::new();
+            rmp_serde::encode::write(&mut p, &(task, &[] as &[Def], &words)).unwrap();
+            let mut w = Vec::new();
+            prop_assert_eq!(fast_batch(&p, &mut w), Some(task));
+            prop_assert_eq!(&w, &words);
+            for (at, b) in flips {
+                let n = p.len();
+                p[at % n] = b;
+            }
+            p.truncate(p.len() - cut % 3);
+            if let Some(t) = fast_batch(&p, &mut w) {
+                prop_assert_eq!(serde_batch(&p), Some((t, w.clone())));
+            }
+        }
     }
 }
