@@ -34,6 +34,7 @@ use std::rc::Rc;
 
 use hb_format::{Def, Event, EventKind, LocId, ObjectId, ObjectKind, RecvResult, Symbols, TaskId};
 
+use crate::dense::{DenseMap, IdIndex};
 use crate::lockorder::LockOrder;
 use crate::types::*;
 use crate::vc::Clocks;
@@ -210,13 +211,42 @@ enum Obj {
 }
 
 /// The latest access of one (task, location, kind) to a variable: the part the race check
-/// scans...
+/// scans (16 bytes: the kind rides in the low 3 bits of the step)...
 #[derive(Debug, Clone, Copy)]
 struct Hot {
-    step: u64,
+    step_kind: u64,
     task: u32,
     loc: u32,
-    kind: AccessKind,
+}
+
+const KINDS: [AccessKind; 5] = [
+    AccessKind::Read,
+    AccessKind::Write,
+    AccessKind::AtomicLoad,
+    AccessKind::AtomicStore,
+    AccessKind::AtomicRmw,
+];
+
+fn kind_code(kind: AccessKind) -> u64 {
+    match kind {
+        AccessKind::Read => 0,
+        AccessKind::Write => 1,
+        AccessKind::AtomicLoad => 2,
+        AccessKind::AtomicStore => 3,
+        AccessKind::AtomicRmw => 4,
+    }
+}
+
+impl Hot {
+    #[inline]
+    fn step(self) -> u64 {
+        self.step_kind >> 3
+    }
+
+    #[inline]
+    fn kind(self) -> AccessKind {
+        KINDS[(self.step_kind & 7) as usize]
+    }
 }
 
 /// ...and the part needed only to report it.
@@ -227,7 +257,7 @@ struct Cold {
     syncs: Option<Rc<[SyncOp]>>,
 }
 
-/// The access records of one variable (parallel vectors).
+/// The access records of one variable (parallel vectors: the scan reads only `hot`).
 #[derive(Debug, Default)]
 struct VarSt {
     hot: Vec<Hot>,
@@ -251,9 +281,9 @@ pub(crate) struct Engine {
     opts: Options,
     pub(crate) symbols: Symbols,
     tasks: Vec<TaskState>,
-    task_ix: FastMap<TaskId, usize>,
-    objs: FastMap<ObjectId, Obj>,
-    vars: FastMap<ObjectId, VarSt>,
+    task_ix: IdIndex,
+    objs: DenseMap<Obj>,
+    vars: DenseMap<VarSt>,
     scratch: Vec<(Hot, Cold)>,
     heap: BinaryHeap<Reverse<(u64, EventRef, usize)>>,
     waiters: FastMap<Key, Vec<usize>>,
@@ -266,6 +296,8 @@ pub(crate) struct Engine {
     stats: Stats,
     lock_order: Option<LockOrder>,
     track_nl: bool,
+    /// The task of the last pushed event and its index (frames hold one task's events).
+    last_push: Option<(TaskId, usize)>,
 }
 
 /// The outcome of trying an event.
@@ -280,9 +312,9 @@ impl Engine {
             opts: opts.clone(),
             symbols: Symbols::default(),
             tasks: Vec::new(),
-            task_ix: FastMap::default(),
-            objs: FastMap::default(),
-            vars: FastMap::default(),
+            task_ix: IdIndex::default(),
+            objs: DenseMap::default(),
+            vars: DenseMap::default(),
             scratch: Vec::new(),
             heap: BinaryHeap::new(),
             waiters: FastMap::default(),
@@ -295,6 +327,7 @@ impl Engine {
             stats: Stats::default(),
             lock_order: opts.lock_cycles.then(|| LockOrder::new(opts)),
             track_nl: opts.lock_cycles,
+            last_push: None,
         }
     }
 
@@ -308,10 +341,11 @@ impl Engine {
     }
 
     fn task(&mut self, id: TaskId) -> usize {
-        if let Some(&ix) = self.task_ix.get(&id) {
+        let (ix, new) = self.task_ix.get_or_add(id as u64);
+        if !new {
             return ix;
         }
-        let ix = self.tasks.len();
+        debug_assert_eq!(ix, self.tasks.len());
         let mut clocks = Clocks::default();
         clocks.hb.set(ix, 1);
         if self.track_nl {
@@ -333,7 +367,6 @@ impl Engine {
             snap: None,
             after_end_reported: false,
         });
-        self.task_ix.insert(id, ix);
         ix
     }
 
@@ -351,7 +384,14 @@ impl Engine {
     pub(crate) fn push(&mut self, ev: Event) {
         let r = self.next_ref;
         self.next_ref += 1;
-        let ix = self.task(ev.task);
+        let ix = match self.last_push {
+            Some((id, ix)) if id == ev.task => ix,
+            _ => {
+                let ix = self.task(ev.task);
+                self.last_push = Some((ev.task, ix));
+                ix
+            }
+        };
         let t = &mut self.tasks[ix];
         let ts = ev.ts;
         t.queue.push_back((r, ev));
@@ -531,9 +571,9 @@ impl Engine {
         }
         use EventKind::*;
         match ev.kind {
-            TaskJoin { child } => match self.task_ix.get(&child) {
-                Some(&c) if self.tasks[c].end.is_some() => Try::Ready,
-                Some(&c) => Try::Wait(Key::Task(c)),
+            TaskJoin { child } => match self.task_ix.get(child as u64) {
+                Some(c) if self.tasks[c].end.is_some() => Try::Ready,
+                Some(c) => Try::Wait(Key::Task(c)),
                 None => Try::Wait(Key::Task(usize::MAX)),
             },
             MutexLock { mutex, seq } => {
@@ -795,7 +835,7 @@ impl Engine {
                 Key::Task(ix)
             }
             TaskJoin { child } => {
-                match self.task_ix.get(&child).copied() {
+                match self.task_ix.get(child as u64) {
                     Some(c) => {
                         if let Some((clocks, esite)) = self.tasks[c].end.clone() {
                             self.acquire(ix, EdgeKind::Join, None, site, &clocks, &[esite]);
@@ -1104,7 +1144,8 @@ impl Engine {
             }
             if seq > 1 && m.released == seq - 1 && m.rel_task != Some(ix) {
                 if let Some(s) = m.rel.site {
-                    src = Some((m.rel.clocks.clone(), s));
+                    // Lent to `acquire` below and put back (no copy).
+                    src = Some((std::mem::take(&mut m.rel.clocks), s));
                 }
             }
             m.acquired = seq;
@@ -1119,6 +1160,9 @@ impl Engine {
         }
         if let Some((clocks, s)) = src {
             self.acquire(ix, EdgeKind::Unlock, Some(mutex), site, &clocks, &[s]);
+            if let Some(Obj::Mutex(m)) = self.objs.get_mut(&mutex) {
+                m.rel.clocks = clocks;
+            }
         }
         self.lock_acquired(ix, mutex, LockMode::Exclusive, seq, site);
         Key::Obj(mutex)
@@ -1150,9 +1194,9 @@ impl Engine {
         mutex: ObjectId,
         seq: u64,
     ) -> Key {
-        let tname = self.symbols.task_name(ev.task);
-        let name = self.symbols.object_name(mutex);
         if seq == 0 {
+            let tname = self.symbols.task_name(ev.task);
+            let name = self.symbols.object_name(mutex);
             self.diag(
                 Some(r),
                 format!("{tname} releases mutex `{name}`, which it does not hold: ignored"),
@@ -1169,18 +1213,20 @@ impl Engine {
                 t.held.remove(p);
             }
             None => {
+                let tname = self.symbols.task_name(ev.task);
+                let name = self.symbols.object_name(mutex);
                 self.diag(
                     Some(r),
                     format!("{tname} releases acquisition {seq} of mutex `{name}`, which it does not hold"),
                 );
             }
         }
-        let clocks = self.tasks[ix].clocks.clone();
+        let clocks = &self.tasks[ix].clocks;
         if let Some(Obj::Mutex(m)) = self.objs.get_mut(&mutex) {
             if seq == m.acquired {
                 m.holder = None;
                 m.released = seq;
-                m.rel.clocks.assign(&clocks);
+                m.rel.clocks.assign(clocks);
                 m.rel.site = Some(site);
                 m.rel_task = Some(ix);
             }
@@ -1266,12 +1312,12 @@ impl Engine {
             .held
             .iter()
             .position(|h| h.obj == lock && h.seq == seq && h.mode == mode);
-        let name = self.symbols.object_name(lock);
         match held {
             Some(p) => {
                 t.held.remove(p);
             }
             None => {
+                let name = self.symbols.object_name(lock);
                 let tname = self.symbols.task_name(t.id);
                 let what = if write { "write" } else { "read" };
                 self.diag(
@@ -1446,25 +1492,28 @@ impl Engine {
             t.snap = Some(t.syncs.iter().copied().collect());
         }
         let t = &self.tasks[ix];
-        let clock = &t.clocks.hb.0;
-        let vs = self.vars.entry(var).or_default();
+        let clock = &t.clocks.hb.0[..];
+        let vs = self.vars.get_or_insert_with(var, VarSt::default);
         let mut own = None;
         let mut i = 0;
         let mut found = std::mem::take(&mut self.scratch);
         let write = kind.is_write();
         let atomic = kind.is_atomic();
+        let code = kind_code(kind);
+        debug_assert!(step < 1 << 61);
         while i < vs.hot.len() {
             let h = vs.hot[i];
+            let same_site = h.loc == loc && h.step_kind & 7 == code;
             if h.task as usize == ix {
-                if h.loc == loc && h.kind == kind {
+                if same_site {
                     own = Some(i);
                 }
                 i += 1;
                 continue;
             }
-            let ordered = h.step <= clock.get(h.task as usize).copied().unwrap_or(0);
+            let ordered = h.step() <= clock.get(h.task as usize).copied().unwrap_or(0);
             if ordered {
-                if h.loc == loc && h.kind == kind {
+                if same_site {
                     // Superseded by this access: every later access racing with it races
                     // with this one too, at the same location pair.
                     vs.hot.swap_remove(i);
@@ -1474,15 +1523,16 @@ impl Engine {
                     }
                     continue;
                 }
-            } else if (h.kind.is_write() || write) && !(h.kind.is_atomic() && atomic) {
+            } else if (h.kind().is_write() || write) && !(h.kind().is_atomic() && atomic) {
                 found.push((h, vs.cold[i].clone()));
             }
             i += 1;
         }
         let syncs = &t.snap;
+        let step_kind = step << 3 | code;
         match own {
             Some(o) => {
-                vs.hot[o].step = step;
+                vs.hot[o].step_kind = step_kind;
                 let c = &mut vs.cold[o];
                 c.event = site.event;
                 c.ts = site.ts;
@@ -1492,10 +1542,9 @@ impl Engine {
             }
             None => {
                 vs.hot.push(Hot {
-                    step,
+                    step_kind,
                     task: ix as u32,
                     loc,
-                    kind,
                 });
                 vs.cold.push(Cold {
                     event: site.event,
@@ -1520,7 +1569,7 @@ impl Engine {
         let first = Access {
             event: c.event,
             task: self.tasks[h.task as usize].id,
-            kind: h.kind,
+            kind: h.kind(),
             loc: loc_of(h.loc),
             ts: c.ts,
         };
@@ -1537,7 +1586,7 @@ impl Engine {
         let explanation = Explanation {
             first: side(&c.syncs),
             second: side(&self.tasks[ix].snap),
-            first_step: h.step,
+            first_step: h.step(),
             second_knew_of_first: self.tasks[ix].clocks.hb.get(h.task as usize),
         };
         self.race_ix.insert(key, self.races.len());

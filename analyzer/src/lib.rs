@@ -23,6 +23,7 @@
 //! assert_eq!(analysis.races.len(), 1);
 //! ```
 
+mod dense;
 pub mod dsl;
 mod engine;
 mod lockorder;
@@ -114,7 +115,7 @@ pub fn analyze_path(
         return Ok(a);
     }
     let count = Rc::new(Cell::new(0u64));
-    let reader = TraceReader::new(Counting {
+    let mut reader = TraceReader::new(Counting {
         inner: input,
         count: count.clone(),
     })
@@ -123,13 +124,19 @@ pub fn analyze_path(
     let mut engine = Engine::new(opts);
     let mut lost = Vec::new();
     let mut last_report = 0u64;
-    for frame in reader {
-        match frame {
-            Ok(frame) => {
+    let mut frame = hb_format::Frame {
+        offset: 0,
+        task: None,
+        defs: Vec::new(),
+        events: Vec::new(),
+    };
+    while let Some(r) = reader.next_into(&mut frame) {
+        match r {
+            Ok(()) => {
                 for def in &frame.defs {
                     engine.define(def);
                 }
-                for ev in frame.events {
+                for ev in frame.events.drain(..) {
                     engine.push(ev);
                 }
                 engine.pump();

@@ -126,9 +126,13 @@ impl LockOrder {
         nl: &Vc,
         ix: usize,
     ) {
-        let requested_at = match self.requests.remove(&task) {
-            Some(p) if p.lock == obj => p.site,
-            _ => site,
+        let requested_at = if self.requests.is_empty() {
+            site
+        } else {
+            match self.requests.remove(&task) {
+                Some(p) if p.lock == obj => p.site,
+                _ => site,
+            }
         };
         self.add(task, held, obj, mode, requested_at, nl, ix);
     }

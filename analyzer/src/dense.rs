@@ -1,0 +1,132 @@
+//! Id → dense index maps for the engine's per-event lookups.
+//!
+//! The recorder hands out task and object ids densely from 0, so most ids index a flat
+//! table directly (one load, no hashing); ids above [`DIRECT_LIMIT`] (imported traces,
+//! hand-written ids) fall back to a hash map. Values live in a `Vec` in insertion order.
+
+use std::collections::HashMap;
+
+use crate::engine::FastHasher;
+
+/// Ids below this are looked up in a flat table (4 bytes per id up to the largest seen).
+const DIRECT_LIMIT: u64 = 1 << 22;
+const ABSENT: u32 = u32::MAX;
+
+/// Maps sparse `u64` ids to dense indices `0..len`, in insertion order.
+#[derive(Debug, Default)]
+pub(crate) struct IdIndex {
+    direct: Vec<u32>,
+    far: HashMap<u64, u32, std::hash::BuildHasherDefault<FastHasher>>,
+    len: u32,
+}
+
+impl IdIndex {
+    /// The index of `id`, if it has one.
+    #[inline]
+    pub(crate) fn get(&self, id: u64) -> Option<usize> {
+        if id < DIRECT_LIMIT {
+            match self.direct.get(id as usize) {
+                Some(&i) if i != ABSENT => Some(i as usize),
+                _ => None,
+            }
+        } else {
+            self.far.get(&id).map(|&i| i as usize)
+        }
+    }
+
+    /// The index of `id`, giving it the next free index if it has none; the flag says
+    /// whether it was new.
+    #[inline]
+    pub(crate) fn get_or_add(&mut self, id: u64) -> (usize, bool) {
+        if let Some(i) = self.get(id) {
+            return (i, false);
+        }
+        let i = self.len;
+        self.len += 1;
+        if id < DIRECT_LIMIT {
+            let at = id as usize;
+            if self.direct.len() <= at {
+                self.direct.resize(at + 1, ABSENT);
+            }
+            self.direct[at] = i;
+        } else {
+            self.far.insert(id, i);
+        }
+        (i as usize, true)
+    }
+}
+
+/// A map from ids to values, stored densely.
+#[derive(Debug)]
+pub(crate) struct DenseMap<V> {
+    index: IdIndex,
+    vals: Vec<V>,
+}
+
+impl<V> Default for DenseMap<V> {
+    fn default() -> Self {
+        DenseMap {
+            index: IdIndex::default(),
+            vals: Vec::new(),
+        }
+    }
+}
+
+impl<V> DenseMap<V> {
+    #[inline]
+    pub(crate) fn get(&self, id: &u64) -> Option<&V> {
+        self.index.get(*id).map(|i| &self.vals[i])
+    }
+
+    #[inline]
+    pub(crate) fn get_mut(&mut self, id: &u64) -> Option<&mut V> {
+        self.index.get(*id).map(|i| &mut self.vals[i])
+    }
+
+    #[inline]
+    pub(crate) fn contains_key(&self, id: &u64) -> bool {
+        self.index.get(*id).is_some()
+    }
+
+    /// Sets the value of `id`, returning the previous one.
+    pub(crate) fn insert(&mut self, id: u64, v: V) -> Option<V> {
+        let (i, new) = self.index.get_or_add(id);
+        if new {
+            self.vals.push(v);
+            None
+        } else {
+            Some(std::mem::replace(&mut self.vals[i], v))
+        }
+    }
+
+    /// The value of `id`, created by `make` if there is none.
+    #[inline]
+    pub(crate) fn get_or_insert_with(&mut self, id: u64, make: impl FnOnce() -> V) -> &mut V {
+        let (i, new) = self.index.get_or_add(id);
+        if new {
+            self.vals.push(make());
+        }
+        &mut self.vals[i]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn near_and_far_ids() {
+        let mut m: DenseMap<&str> = DenseMap::default();
+        assert_eq!(m.insert(3, "a"), None);
+        assert_eq!(m.insert(u64::MAX, "b"), None);
+        assert_eq!(m.insert(3, "c"), Some("a"));
+        assert_eq!(m.get(&3), Some(&"c"));
+        assert_eq!(m.get(&u64::MAX), Some(&"b"));
+        assert_eq!(m.get(&2), None);
+        assert_eq!(m.get(&(1 << 40)), None);
+        assert!(!m.contains_key(&100));
+        *m.get_or_insert_with(100, || "d") = "e";
+        assert_eq!(m.get(&100), Some(&"e"));
+        assert_eq!(m.index.get(100), Some(2));
+    }
+}
