@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Takes docs/viewer.png: the real hb-view window on the demo trace (which has a race), under
-# Xvfb, after pressing "n" to select the first finding.
+# Takes docs/viewer.png: the real hb-view window on a recorded sample with a race (by default
+# the `mixed-channel-map` scenario of hb-samples), under Xvfb, after pressing "n" to select the
+# first finding.
 # Needs: xvfb, xdotool, imagemagick (Debian: apt-get install xvfb xdotool imagemagick).
-# Usage (from the repository root): bash viewer/scripts/screenshot.sh [OUT.png]
+# Usage (from the repository root): bash viewer/scripts/screenshot.sh [OUT.png [SAMPLE]]
 set -euo pipefail
 out=${1:-docs/viewer.png}
+sample=${2:-mixed-channel-map}
 display=${HB_SCREENSHOT_DISPLAY:-:97}
 work=$(mktemp -d)
 cleanup() {
@@ -14,14 +16,17 @@ cleanup() {
 }
 trap cleanup EXIT
 
-cargo build -q -p hb-viewer --bin hb-view --example make_demo_trace
+cargo build -q -p hb-viewer --bin hb-view
 target=${CARGO_TARGET_DIR:-target}
-"$target/debug/examples/make_demo_trace" "$work/demo.hbt"
+# Record the sample (its verdict and findings go to the log).
+cargo run -q -p hb-samples -- --out "$work" "$sample" >"$work/sample.log" 2>&1 || true
+trace="$work/$sample.hbt"
+[[ -s $trace ]] || { echo "recording $sample failed" >&2; cat "$work/sample.log" >&2; exit 1; }
 
 Xvfb "$display" -screen 0 1400x820x24 >"$work/xvfb.log" 2>&1 &
 xvfb_pid=$!
 sleep 1
-DISPLAY=$display "$target/debug/hb-view" "$work/demo.hbt" >"$work/view.log" 2>&1 &
+DISPLAY=$display "$target/debug/hb-view" "$trace" >"$work/view.log" 2>&1 &
 view_pid=$!
 # Wait for the window, then select the first finding with the keyboard.
 for _ in $(seq 50); do

@@ -546,7 +546,7 @@ impl ViewerApp {
                 if let Some(s) = Model::sequence(&e.kind) {
                     row("sequence", s.to_string());
                 }
-                row("time", format_duration((e.ts - model.t_min) as f64, unit));
+                row("time", format_duration(e.ts as f64, unit));
                 row("what", model.describe(ev));
             });
         let Some(a) = &model.analysis else { return };

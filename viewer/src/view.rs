@@ -83,8 +83,9 @@ impl Viewport {
     }
 
     /// Ruler ticks for a timeline `width` pixels wide: a "nice" step (1, 2 or 5 times a power
-    /// of ten ticks) at least `min_px` pixels apart, and the tick times in the range.
-    pub fn ticks(&self, width: f32, min_px: f32) -> (f64, Vec<f64>) {
+    /// of ten ticks) at least `min_px` pixels apart, and the tick times in the range, placed at
+    /// whole multiples of the step from `origin` (the time the ruler labels as 0).
+    pub fn ticks(&self, width: f32, min_px: f32, origin: f64) -> (f64, Vec<f64>) {
         let raw = min_px as f64 / self.px_per_tick(width).max(1e-300);
         let pow = 10f64.powf(raw.max(1.0).log10().floor());
         let step = [1.0, 2.0, 5.0, 10.0]
@@ -92,7 +93,7 @@ impl Viewport {
             .map(|m| m * pow)
             .find(|&s| s >= raw)
             .unwrap_or(10.0 * pow);
-        let first = (self.t0 / step).ceil() * step;
+        let first = origin + ((self.t0 - origin) / step).ceil() * step;
         let mut ticks = Vec::new();
         let mut t = first;
         while t <= self.t1 && ticks.len() < 1000 {
@@ -165,12 +166,24 @@ mod tests {
     #[test]
     fn ticks_are_nice_and_spaced() {
         let v = Viewport { t0: 3.0, t1: 1003.0 };
-        let (step, ticks) = v.ticks(1000.0, 80.0);
+        let (step, ticks) = v.ticks(1000.0, 80.0, 0.0);
         assert_eq!(step, 100.0);
         assert_eq!(ticks.first(), Some(&100.0));
         assert_eq!(ticks.last(), Some(&1000.0));
-        let (step, _) = v.ticks(1000.0, 130.0);
+        let (step, _) = v.ticks(1000.0, 130.0, 0.0);
         assert_eq!(step, 200.0);
+    }
+
+    #[test]
+    fn ticks_are_whole_steps_from_the_origin() {
+        // A trace starting at tick 2_209 is labelled from 0 there: ticks fall on
+        // 2_209 + k * step, so the ruler reads 0, 100, 200 ... and never -2.209.
+        let v = Viewport { t0: 0.0, t1: 1000.0 };
+        let (step, ticks) = v.ticks(1000.0, 80.0, 209.0);
+        assert_eq!(step, 100.0);
+        assert_eq!(ticks.first(), Some(&9.0));
+        assert!(ticks.iter().all(|t| ((t - 209.0) / step).fract() == 0.0));
+        assert!(ticks.contains(&209.0));
     }
 
     #[test]

@@ -163,7 +163,7 @@ pub(super) fn show(
         }
     }
     // Grid lines of the ruler.
-    let (_, ticks) = v.viewport.ticks(width, 110.0);
+    let (_, ticks) = v.viewport.ticks(width, 110.0, 0.0);
     for &t in &ticks {
         let x = tl.left() + v.viewport.x_of(t, width);
         painter.line_segment(
@@ -256,7 +256,7 @@ pub(super) fn show(
         rp.text(
             Pos2::new(x + 3.0, ruler.top() + 3.0),
             Align2::LEFT_TOP,
-            format_duration(t - model.t_min as f64, unit),
+            format_duration(t, unit),
             FontId::proportional(11.0),
             ui.visuals().text_color(),
         );
@@ -292,8 +292,8 @@ pub(super) fn show(
                 l.label,
                 l.events.len(),
                 l.waits.len(),
-                format_duration((l.start - model.t_min) as f64, unit),
-                format_duration((l.end - model.t_min) as f64, unit),
+                format_duration(l.start as f64, unit),
+                format_duration(l.end as f64, unit),
             ));
     }
 }
@@ -397,7 +397,7 @@ fn hover(ui: &egui::Ui, resp: &egui::Response, model: &Model, plan: &FramePlan, 
             lines.push(model.describe(ev));
             lines.push(format!(
                 "at {}",
-                format_duration((l.events.ts[m.first as usize] - model.t_min) as f64, unit)
+                format_duration(l.events.ts[m.first as usize] as f64, unit)
             ));
         } else {
             let kinds: Vec<&str> = Category::ALL
