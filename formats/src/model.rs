@@ -418,8 +418,10 @@ pub enum EventKind {
         /// Whether this done ended a phase (counter reached zero).
         zero: bool,
     },
-    /// `Wait` returned: every done of the phase ended by done `seq` happens-before it
-    /// (`seq` = 0: the counter was never positive, no edge).
+    /// `Wait` returned because the counter reached zero at done `seq`: every done numbered
+    /// `1..=seq` happens-before it, as the Go memory model says of every `Done` before `Wait`
+    /// returns — also when the counter touched zero earlier, as it does when `Add(1)` runs
+    /// in a spawning loop (`seq` = 0: the counter was never positive, no edge).
     WaitGroupWait {
         /// The wait group.
         wg: ObjectId,
@@ -436,8 +438,8 @@ pub enum EventKind {
         /// Whether this arrival completed its generation.
         last: bool,
     },
-    /// A task left a barrier: every arrival of the generation completed by arrival `seq`
-    /// happens-before this event.
+    /// A task left a barrier: every arrival numbered `1..=seq` (its own generation, which
+    /// arrival `seq` completed, and the earlier ones) happens-before this event.
     BarrierLeave {
         /// The barrier.
         barrier: ObjectId,
