@@ -242,35 +242,85 @@ pub struct DecodeError {
 /// Never panics, whatever the words: malformed input is a [`DecodeError`]. The events
 /// decoded before the error are kept in `out`.
 pub fn decode_events(task: TaskId, words: &[u64], out: &mut Vec<Event>) -> Result<(), DecodeError> {
-    let mut d = Decoder {
-        words,
-        pos: 0,
-        cache: SeqCache::new(),
-    };
-    let mut ts = 0u64;
-    while d.pos < words.len() {
-        let start = d.pos;
-        let tag = d.next("event tag")?;
-        let dt = unzigzag(d.next("timestamp delta")?);
-        let loc = d.next("location")?;
-        let loc = match loc {
-            0 => None,
-            l => Some(u32::try_from(l - 1).map_err(|_| d.err(start + 2, "location id above u32"))?),
-        };
-        ts = ts.wrapping_add(dt as u64);
-        let kind = d.kind(tag, start)?;
-        out.push(Event { task, ts, loc, kind });
-    }
-    Ok(())
+    decode_from(task, SliceWords { words, pos: 0 }, out).0
 }
 
-struct Decoder<'a> {
+/// A source of event words, counting them (error positions are word indices).
+pub(crate) trait Words {
+    /// The next word, or `None` at the end.
+    fn next_word(&mut self) -> Option<u64>;
+    /// Index of the next word.
+    fn pos(&self) -> usize;
+    /// Whether every word was read.
+    fn at_end(&self) -> bool;
+}
+
+struct SliceWords<'a> {
     words: &'a [u64],
     pos: usize,
+}
+
+impl Words for SliceWords<'_> {
+    #[inline(always)]
+    fn next_word(&mut self) -> Option<u64> {
+        let w = self.words.get(self.pos).copied();
+        self.pos += w.is_some() as usize;
+        w
+    }
+
+    #[inline(always)]
+    fn pos(&self) -> usize {
+        self.pos
+    }
+
+    #[inline(always)]
+    fn at_end(&self) -> bool {
+        self.pos >= self.words.len()
+    }
+}
+
+/// Decodes every word of `words` into events of `task` (see [`decode_events`]) and gives
+/// the source back.
+pub(crate) fn decode_from<W: Words>(
+    task: TaskId,
+    words: W,
+    out: &mut Vec<Event>,
+) -> (Result<(), DecodeError>, W) {
+    let mut d = Decoder {
+        words,
+        cache: SeqCache::new(),
+    };
+    let r = d.run(task, out);
+    (r, d.words)
+}
+
+impl<W: Words> Decoder<W> {
+    fn run(&mut self, task: TaskId, out: &mut Vec<Event>) -> Result<(), DecodeError> {
+        let d = self;
+        let mut ts = 0u64;
+        while !d.words.at_end() {
+            let start = d.words.pos();
+            let tag = d.next("event tag")?;
+            let dt = unzigzag(d.next("timestamp delta")?);
+            let loc = d.next("location")?;
+            let loc = match loc {
+                0 => None,
+                l => Some(u32::try_from(l - 1).map_err(|_| d.err(start + 2, "location id above u32"))?),
+            };
+            ts = ts.wrapping_add(dt as u64);
+            let kind = d.kind(tag, start)?;
+            out.push(Event { task, ts, loc, kind });
+        }
+        Ok(())
+    }
+}
+
+struct Decoder<W> {
+    words: W,
     cache: SeqCache,
 }
 
-impl Decoder<'_> {
+impl<W: Words> Decoder<W> {
     fn err(&self, word: usize, what: impl Into<String>) -> DecodeError {
         DecodeError {
             word,
@@ -278,30 +328,36 @@ impl Decoder<'_> {
         }
     }
 
+    #[inline(always)]
     fn next(&mut self, what: &str) -> Result<u64, DecodeError> {
-        match self.words.get(self.pos) {
-            Some(&w) => {
-                self.pos += 1;
-                Ok(w)
-            }
-            None => Err(self.err(self.pos, format!("frame ends inside an event: expected {what}"))),
+        match self.words.next_word() {
+            Some(w) => Ok(w),
+            None => Err(self.ends_inside(what)),
         }
     }
 
+    #[cold]
+    fn ends_inside(&self, what: &str) -> DecodeError {
+        self.err(
+            self.words.pos(),
+            format!("frame ends inside an event: expected {what}"),
+        )
+    }
+
     fn task(&mut self) -> Result<TaskId, DecodeError> {
-        let at = self.pos;
+        let at = self.words.pos();
         let v = self.next("task id")?;
         u32::try_from(v).map_err(|_| self.err(at, format!("task id {v} above u32")))
     }
 
     fn u32(&mut self, what: &str) -> Result<u32, DecodeError> {
-        let at = self.pos;
+        let at = self.words.pos();
         let v = self.next(what)?;
         u32::try_from(v).map_err(|_| self.err(at, format!("{what} {v} above u32")))
     }
 
     fn flag(&mut self, what: &str) -> Result<bool, DecodeError> {
-        let at = self.pos;
+        let at = self.words.pos();
         match self.next(what)? {
             0 => Ok(false),
             1 => Ok(true),
@@ -320,7 +376,7 @@ impl Decoder<'_> {
     }
 
     fn order(&mut self) -> Result<MemOrder, DecodeError> {
-        let at = self.pos;
+        let at = self.words.pos();
         let code = self.next("memory ordering")?;
         MemOrder::from_code(code).ok_or_else(|| self.err(at, format!("unknown memory ordering {code}")))
     }

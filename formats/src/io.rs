@@ -16,7 +16,7 @@
 
 use std::io::{self, Read, Write};
 
-use crate::codec::{decode_events, FrameEncoder};
+use crate::codec::{decode_events, decode_from, FrameEncoder, Words};
 use crate::error::{Error, ErrorKind};
 use crate::model::{Def, Event, Header, TaskId};
 
@@ -376,6 +376,18 @@ fn mp_array_len(p: &[u8], pos: &mut usize) -> Option<usize> {
 /// Returns `None` for anything else (definitions, unusual encodings, damage, trailing
 /// bytes): the caller then decodes with rmp-serde, which gives the same value or the error.
 fn fast_batch(p: &[u8], words: &mut Vec<u64>) -> Option<Option<TaskId>> {
+    let (task, n, mut pos) = fast_head(p)?;
+    words.clear();
+    words.reserve(n);
+    for _ in 0..n {
+        words.push(mp_uint(p, &mut pos)?);
+    }
+    (pos == p.len()).then_some(task)
+}
+
+/// Parses the start of a batch payload of the common shape (see [`fast_batch`]): the task,
+/// the number of event words and the byte position of the first one.
+fn fast_head(p: &[u8]) -> Option<(Option<TaskId>, usize, usize)> {
     let mut pos = 0;
     if *p.first()? != 0x93 {
         return None;
@@ -396,12 +408,78 @@ fn fast_batch(p: &[u8], words: &mut Vec<u64>) -> Option<Option<TaskId>> {
     if n > p.len() - pos {
         return None;
     }
-    words.clear();
-    words.reserve(n);
-    for _ in 0..n {
-        words.push(mp_uint(p, &mut pos)?);
+    Some((task, n, pos))
+}
+
+/// Event words read straight from MessagePack bytes; a word that is not an unsigned
+/// integer ends the words and sets `bad`.
+struct MsgpackWords<'a> {
+    bytes: &'a [u8],
+    at: usize,
+    read: usize,
+    count: usize,
+    bad: bool,
+}
+
+impl Words for MsgpackWords<'_> {
+    #[inline(always)]
+    fn next_word(&mut self) -> Option<u64> {
+        if self.read >= self.count {
+            return None;
+        }
+        // Positive fixints (below 128) are by far the most common words.
+        if let Some(&b) = self.bytes.get(self.at) {
+            if b < 0x80 {
+                self.at += 1;
+                self.read += 1;
+                return Some(b as u64);
+            }
+        }
+        match mp_uint(self.bytes, &mut self.at) {
+            Some(w) => {
+                self.read += 1;
+                Some(w)
+            }
+            None => {
+                self.bad = true;
+                self.count = self.read;
+                None
+            }
+        }
     }
-    (pos == p.len()).then_some(task)
+
+    #[inline(always)]
+    fn pos(&self) -> usize {
+        self.read
+    }
+
+    #[inline(always)]
+    fn at_end(&self) -> bool {
+        self.read >= self.count
+    }
+}
+
+/// Decodes a batch of the common shape (see [`fast_batch`]) straight from its bytes into
+/// `events`, without an intermediate word list. Returns the task, or `None` (with
+/// `events` restored) when the payload is not of that shape or does not decode cleanly:
+/// the caller then takes the general path, which gives the same frame or error.
+fn fast_decode(p: &[u8], events: &mut Vec<Event>) -> Option<Option<TaskId>> {
+    let (task, count, at) = fast_head(p)?;
+    let task_id = task?;
+    let before = events.len();
+    let src = MsgpackWords {
+        bytes: p,
+        at,
+        read: 0,
+        count,
+        bad: false,
+    };
+    let (r, src) = decode_from(task_id, src, events);
+    if r.is_err() || src.bad || src.at != p.len() {
+        events.truncate(before);
+        return None;
+    }
+    Some(task)
 }
 
 /// Decodes a batch payload into `frame` (its vectors are cleared first and reused), with
@@ -416,6 +494,10 @@ fn decode_batch_into(
     frame.offset = offset;
     frame.defs.clear();
     frame.events.clear();
+    if let Some(task) = fast_decode(payload, &mut frame.events) {
+        frame.task = task;
+        return Ok(None);
+    }
     let task = match fast_batch(payload, words) {
         Some(task) => task,
         None => {
@@ -684,7 +766,50 @@ mod tests {
         defs.is_empty().then_some((task, words))
     }
 
+    /// The general path alone: rmp-serde, then the word decoder.
+    fn reference(p: &[u8]) -> Result<(Option<TaskId>, Vec<Event>, bool), String> {
+        let (task, _defs, words): (Option<TaskId>, Vec<Def>, Vec<u64>) =
+            rmp_serde::from_slice(p).map_err(|e| e.to_string())?;
+        let mut events = Vec::new();
+        let bad = match task {
+            Some(t) => decode_events(t, &words, &mut events).is_err(),
+            None => !words.is_empty(),
+        };
+        Ok((task, events, bad))
+    }
+
     proptest! {
+        /// Decoding events straight from the bytes gives the same frame (or failure) as
+        /// rmp-serde followed by the word decoder, also on damaged payloads.
+        #[test]
+        fn fast_decode_agrees_with_the_general_path(
+            ops in proptest::collection::vec((0u64..39, any::<u64>(), 0u64..1000, any::<u64>()), 0..30),
+            flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 0..3),
+        ) {
+            // Random words that mostly form valid events: tag, dt, loc, then operands.
+            let mut words = Vec::new();
+            for (tag, dt, loc, op) in &ops {
+                words.extend_from_slice(&[*tag, dt % 300, *loc, op % 5, op % 3, *op, 1]);
+            }
+            let mut p = Vec::new();
+            rmp_serde::encode::write(&mut p, &(Some(3u32), &[] as &[Def], &words)).unwrap();
+            for (at, b) in flips {
+                let n = p.len();
+                p[at % n] = b;
+            }
+            let mut frame = Frame { offset: 0, task: None, defs: Vec::new(), events: Vec::new() };
+            let got = decode_batch_into(0, &p, &mut Vec::new(), &mut frame);
+            match reference(&p) {
+                Err(_) => prop_assert!(got.is_err()),
+                Ok((task, events, bad)) => {
+                    let err = got.unwrap();
+                    prop_assert_eq!(err.is_some(), bad);
+                    prop_assert_eq!(frame.task, task);
+                    prop_assert_eq!(frame.events, events);
+                }
+            }
+        }
+
         /// Whenever the hand-written batch parser accepts a payload, rmp-serde decodes it to
         /// the same value; on well-formed event batches it always accepts.
         #[test]
