@@ -262,3 +262,23 @@ fn gaps_that_no_partner_names_are_diagnosed_too() {
         );
     }
 }
+
+/// Found by the `analyze` fuzz target (fuzz/README.md): a wait-group done or barrier
+/// arrival numbered `u64::MAX`, forced through, leaves the phase counter at `u64::MAX`;
+/// the next done's readiness check computes `count + 1` (analyzer/src/engine.rs, the
+/// `WaitGroupDone | BarrierArrive` arm of the merge's readiness test): an overflow panic in
+/// debug builds, and in release a wrap to 0 that makes every later done wait, forced
+/// through one by one with misleading diagnostics.
+#[test]
+#[ignore = "bug: overflow in the merge's readiness check after a done/arrival numbered u64::MAX"]
+fn done_numbered_u64_max_then_another_done() {
+    for body in [
+        "T1: done w 18446744073709551615 zero\nT1: done w 5\n",
+        "T1: arrive b 18446744073709551615 last\nT1: arrive b 5\n",
+    ] {
+        let text = format!("T0: spawn T1\n{body}{RACE}");
+        let a = in_memory(&text);
+        assert_eq!(a.races.len(), 1, "{text}");
+        assert!(!a.diagnostics.is_empty(), "{text}");
+    }
+}
