@@ -99,6 +99,16 @@ impl<V> DenseMap<V> {
         }
     }
 
+    /// Every value, in insertion order.
+    pub(crate) fn values(&self) -> impl Iterator<Item = &V> {
+        self.vals.iter()
+    }
+
+    /// Every value, in insertion order.
+    pub(crate) fn values_mut(&mut self) -> impl Iterator<Item = &mut V> {
+        self.vals.iter_mut()
+    }
+
     /// The value of `id`, created by `make` if there is none.
     #[inline]
     pub(crate) fn get_or_insert_with(&mut self, id: u64, make: impl FnOnce() -> V) -> &mut V {

@@ -108,8 +108,9 @@ struct TaskState {
     held: Vec<Held>,
     /// The last synchronizations, most recent first.
     syncs: VecDeque<SyncOp>,
-    /// `syncs` frozen for the access records, rebuilt after each new synchronization.
-    snap: Option<Rc<[SyncOp]>>,
+    /// `syncs` frozen for the access records (an id in [`SnapArena`], [`NO_SNAP`] when not
+    /// built yet or `syncs` is empty), rebuilt after each new synchronization.
+    snap: u32,
     /// A diagnostic about events after the end was already given.
     after_end_reported: bool,
 }
@@ -254,7 +255,53 @@ impl Hot {
 struct Cold {
     event: EventRef,
     ts: u64,
-    syncs: Option<Rc<[SyncOp]>>,
+    /// The task's last synchronizations at the access (an id in [`SnapArena`]).
+    syncs: u32,
+}
+
+/// No snapshot (see [`SnapArena`]).
+const NO_SNAP: u32 = u32::MAX;
+
+/// Frozen lists of a task's last synchronizations, referenced by id from the access
+/// records: one flat arena instead of a reference-counted allocation per list, so an
+/// access costs no allocation and no reference-count traffic. Lists no record or task
+/// refers to any more are dropped by [`Engine::collect_snaps`] whenever the arena has
+/// doubled since the last collection, so it stays proportional to the live records.
+#[derive(Debug)]
+struct SnapArena {
+    ops: Vec<SyncOp>,
+    /// `(start, len)` in `ops` of each list.
+    spans: Vec<(u32, u32)>,
+    /// Collect when `spans` reaches this length.
+    next_gc: usize,
+}
+
+/// The arena is never collected below this many lists.
+const SNAP_GC_MIN: usize = 1 << 16;
+
+impl SnapArena {
+    fn new() -> Self {
+        SnapArena {
+            ops: Vec::new(),
+            spans: Vec::new(),
+            next_gc: SNAP_GC_MIN,
+        }
+    }
+
+    fn add(&mut self, ops: impl Iterator<Item = SyncOp>) -> u32 {
+        let start = self.ops.len();
+        self.ops.extend(ops);
+        let id = self.spans.len() as u32;
+        self.spans.push((start as u32, (self.ops.len() - start) as u32));
+        id
+    }
+
+    fn get(&self, id: u32) -> &[SyncOp] {
+        match self.spans.get(id as usize) {
+            Some(&(start, len)) => &self.ops[start as usize..(start + len) as usize],
+            None => &[],
+        }
+    }
 }
 
 /// The access records of one variable (parallel vectors: the scan reads only `hot`).
@@ -285,6 +332,7 @@ pub(crate) struct Engine {
     objs: DenseMap<Obj>,
     vars: DenseMap<VarSt>,
     scratch: Vec<(Hot, Cold)>,
+    snaps: SnapArena,
     heap: BinaryHeap<Reverse<(u64, EventRef, usize)>>,
     waiters: FastMap<Key, Vec<usize>>,
     pending: usize,
@@ -316,6 +364,7 @@ impl Engine {
             objs: DenseMap::default(),
             vars: DenseMap::default(),
             scratch: Vec::new(),
+            snaps: SnapArena::new(),
             heap: BinaryHeap::new(),
             waiters: FastMap::default(),
             pending: 0,
@@ -364,7 +413,7 @@ impl Engine {
             last: None,
             held: Vec::new(),
             syncs: VecDeque::new(),
-            snap: None,
+            snap: NO_SNAP,
             after_end_reported: false,
         });
         ix
@@ -720,7 +769,7 @@ impl Engine {
             partner,
         });
         t.syncs.truncate(self.opts.explain_syncs.clamp(1, 4));
-        t.snap = None;
+        t.snap = NO_SNAP;
         for p in partners {
             if p.task != at.task {
                 self.stats.edges += 1;
@@ -1488,8 +1537,12 @@ impl Engine {
         let loc = loc_key(site.loc);
         let t = &mut self.tasks[ix];
         let step = t.step(ix);
-        if t.snap.is_none() && !t.syncs.is_empty() {
-            t.snap = Some(t.syncs.iter().copied().collect());
+        if t.snap == NO_SNAP && !t.syncs.is_empty() {
+            if self.snaps.spans.len() >= self.snaps.next_gc {
+                self.collect_snaps();
+            }
+            let t = &mut self.tasks[ix];
+            t.snap = self.snaps.add(t.syncs.iter().copied());
         }
         let t = &self.tasks[ix];
         let clock = &t.clocks.hb.0[..];
@@ -1528,7 +1581,7 @@ impl Engine {
             }
             i += 1;
         }
-        let syncs = &t.snap;
+        let syncs = t.snap;
         let step_kind = step << 3 | code;
         match own {
             Some(o) => {
@@ -1536,9 +1589,7 @@ impl Engine {
                 let c = &mut vs.cold[o];
                 c.event = site.event;
                 c.ts = site.ts;
-                if !opt_rc_eq(&c.syncs, syncs) {
-                    c.syncs = syncs.clone();
-                }
+                c.syncs = syncs;
             }
             None => {
                 vs.hot.push(Hot {
@@ -1549,7 +1600,7 @@ impl Engine {
                 vs.cold.push(Cold {
                     event: site.event,
                     ts: site.ts,
-                    syncs: syncs.clone(),
+                    syncs,
                 });
             }
         }
@@ -1557,6 +1608,48 @@ impl Engine {
             self.report(var, &h, &c, kind, site, ix);
         }
         self.scratch = found;
+    }
+
+    /// Drops the snapshots nothing refers to and renumbers the others (see [`SnapArena`]).
+    fn collect_snaps(&mut self) {
+        let n = self.snaps.spans.len();
+        let mut remap = vec![NO_SNAP; n];
+        let mut mark = |id: u32| {
+            if let Some(m) = remap.get_mut(id as usize) {
+                *m = 0;
+            }
+        };
+        for t in &self.tasks {
+            mark(t.snap);
+        }
+        for vs in self.vars.values() {
+            for c in &vs.cold {
+                mark(c.syncs);
+            }
+        }
+        let mut ops = Vec::new();
+        let mut spans = Vec::new();
+        for (id, m) in remap.iter_mut().enumerate() {
+            if *m != NO_SNAP {
+                *m = spans.len() as u32;
+                let start = ops.len() as u32;
+                ops.extend_from_slice(self.snaps.get(id as u32));
+                spans.push((start, ops.len() as u32 - start));
+            }
+        }
+        let live = spans.len();
+        self.snaps.ops = ops;
+        self.snaps.spans = spans;
+        self.snaps.next_gc = (2 * live).max(SNAP_GC_MIN);
+        let re = |id: u32| remap.get(id as usize).copied().unwrap_or(NO_SNAP);
+        for t in &mut self.tasks {
+            t.snap = re(t.snap);
+        }
+        for vs in self.vars.values_mut() {
+            for c in &mut vs.cold {
+                c.syncs = re(c.syncs);
+            }
+        }
     }
 
     fn report(&mut self, var: ObjectId, h: &Hot, c: &Cold, kind: AccessKind, site: Site, ix: usize) {
@@ -1580,12 +1673,12 @@ impl Engine {
             loc: site.loc,
             ts: site.ts,
         };
-        let side = |s: &Option<Rc<[SyncOp]>>| SideExplanation {
-            last_syncs: s.as_deref().map(<[SyncOp]>::to_vec).unwrap_or_default(),
+        let side = |s: u32| SideExplanation {
+            last_syncs: self.snaps.get(s).to_vec(),
         };
         let explanation = Explanation {
-            first: side(&c.syncs),
-            second: side(&self.tasks[ix].snap),
+            first: side(c.syncs),
+            second: side(self.tasks[ix].snap),
             first_step: h.step(),
             second_knew_of_first: self.tasks[ix].clocks.hb.get(h.task as usize),
         };
@@ -1597,13 +1690,5 @@ impl Engine {
             count: 1,
             explanation,
         });
-    }
-}
-
-fn opt_rc_eq(a: &Option<Rc<[SyncOp]>>, b: &Option<Rc<[SyncOp]>>) -> bool {
-    match (a, b) {
-        (Some(a), Some(b)) => Rc::ptr_eq(a, b),
-        (None, None) => true,
-        _ => false,
     }
 }
