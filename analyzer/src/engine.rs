@@ -265,8 +265,8 @@ const NO_SNAP: u32 = u32::MAX;
 /// Frozen lists of a task's last synchronizations, referenced by id from the access
 /// records: one flat arena instead of a reference-counted allocation per list, so an
 /// access costs no allocation and no reference-count traffic. Lists no record or task
-/// refers to any more are dropped by [`Engine::collect_snaps`] whenever the arena has
-/// doubled since the last collection, so it stays proportional to the live records.
+/// refers to any more are dropped by [`Engine::collect_snaps`] whenever the arena has grown
+/// by half since the last collection, so it stays proportional to the live records.
 #[derive(Debug)]
 struct SnapArena {
     ops: Vec<SyncOp>,
@@ -277,7 +277,7 @@ struct SnapArena {
 }
 
 /// The arena is never collected below this many lists.
-const SNAP_GC_MIN: usize = 1 << 16;
+const SNAP_GC_MIN: usize = 1 << 14;
 
 impl SnapArena {
     fn new() -> Self {
@@ -1627,20 +1627,22 @@ impl Engine {
                 mark(c.syncs);
             }
         }
-        let mut ops = Vec::new();
-        let mut spans = Vec::new();
+        // Compacted in place: live lists only move down.
+        let (mut live, mut end) = (0usize, 0u32);
         for (id, m) in remap.iter_mut().enumerate() {
             if *m != NO_SNAP {
-                *m = spans.len() as u32;
-                let start = ops.len() as u32;
-                ops.extend_from_slice(self.snaps.get(id as u32));
-                spans.push((start, ops.len() as u32 - start));
+                *m = live as u32;
+                let (start, len) = self.snaps.spans[id];
+                let range = start as usize..(start + len) as usize;
+                self.snaps.ops.copy_within(range, end as usize);
+                self.snaps.spans[live] = (end, len);
+                live += 1;
+                end += len;
             }
         }
-        let live = spans.len();
-        self.snaps.ops = ops;
-        self.snaps.spans = spans;
-        self.snaps.next_gc = (2 * live).max(SNAP_GC_MIN);
+        self.snaps.ops.truncate(end as usize);
+        self.snaps.spans.truncate(live);
+        self.snaps.next_gc = (live + live / 2).max(SNAP_GC_MIN);
         let re = |id: u32| remap.get(id as usize).copied().unwrap_or(NO_SNAP);
         for t in &mut self.tasks {
             t.snap = re(t.snap);
