@@ -38,9 +38,14 @@ impl IdIndex {
     /// whether it was new.
     #[inline]
     pub(crate) fn get_or_add(&mut self, id: u64) -> (usize, bool) {
-        if let Some(i) = self.get(id) {
-            return (i, false);
+        match self.get(id) {
+            Some(i) => (i, false),
+            None => (self.add(id), true),
         }
+    }
+
+    #[cold]
+    fn add(&mut self, id: u64) -> usize {
         let i = self.len;
         self.len += 1;
         if id < DIRECT_LIMIT {
@@ -52,7 +57,7 @@ impl IdIndex {
         } else {
             self.far.insert(id, i);
         }
-        (i as usize, true)
+        i as usize
     }
 }
 

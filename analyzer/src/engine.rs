@@ -305,10 +305,20 @@ impl SnapArena {
 }
 
 /// The access records of one variable (parallel vectors: the scan reads only `hot`).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct VarSt {
     hot: Vec<Hot>,
     cold: Vec<Cold>,
+}
+
+impl VarSt {
+    fn new() -> Self {
+        // Most variables soon hold a few records: skip the smallest reallocations.
+        VarSt {
+            hot: Vec::with_capacity(4),
+            cold: Vec::with_capacity(4),
+        }
+    }
 }
 
 const NO_LOC: u32 = u32::MAX;
@@ -452,6 +462,36 @@ impl Engine {
             t.sched = Sched::Queued;
             self.heap.push(Reverse((ts, r, ix)));
         }
+    }
+
+    /// Adds `events` (the next events in file order) and empties it: the same as pushing
+    /// them one by one, with one task lookup per run of events of one task.
+    pub(crate) fn push_all(&mut self, events: &mut Vec<Event>) {
+        let mut i = 0;
+        while i < events.len() {
+            let task = events[i].task;
+            let n = events[i..].iter().take_while(|e| e.task == task).count();
+            let ix = self.task(task);
+            let r0 = self.next_ref;
+            let t = &mut self.tasks[ix];
+            t.queue.extend(
+                events[i..i + n]
+                    .iter()
+                    .enumerate()
+                    .map(|(k, ev)| (r0 + k as u64, ev.clone())),
+            );
+            self.next_ref += n as u64;
+            self.pending += n;
+            if self.pending as u64 > self.stats.max_pending {
+                self.stats.max_pending = self.pending as u64;
+            }
+            if t.sched == Sched::Idle {
+                t.sched = Sched::Queued;
+                self.heap.push(Reverse((events[i].ts, r0, ix)));
+            }
+            i += n;
+        }
+        events.clear();
     }
 
     /// Processes every event that can be processed now. When more than
@@ -1546,7 +1586,7 @@ impl Engine {
         }
         let t = &self.tasks[ix];
         let clock = &t.clocks.hb.0[..];
-        let vs = self.vars.get_or_insert_with(var, VarSt::default);
+        let vs = self.vars.get_or_insert_with(var, VarSt::new);
         let mut own = None;
         let mut i = 0;
         let mut found = std::mem::take(&mut self.scratch);

@@ -136,9 +136,7 @@ pub fn analyze_path(
                 for def in &frame.defs {
                     engine.define(def);
                 }
-                for ev in frame.events.drain(..) {
-                    engine.push(ev);
-                }
+                engine.push_all(&mut frame.events);
                 engine.pump();
             }
             Err(e) => lost.push(with_path(e).to_string()),
