@@ -1596,9 +1596,9 @@ impl Engine {
         debug_assert!(step < 1 << 61);
         while i < vs.hot.len() {
             let h = vs.hot[i];
-            let same_site = h.loc == loc && h.step_kind & 7 == code;
+            let same_site = |h: Hot| h.loc == loc && h.step_kind & 7 == code;
             if h.task as usize == ix {
-                if same_site {
+                if same_site(h) {
                     own = Some(i);
                 }
                 i += 1;
@@ -1606,7 +1606,7 @@ impl Engine {
             }
             let ordered = h.step() <= clock.get(h.task as usize).copied().unwrap_or(0);
             if ordered {
-                if same_site {
+                if same_site(h) {
                     // Superseded by this access: every later access racing with it races
                     // with this one too, at the same location pair.
                     vs.hot.swap_remove(i);
