@@ -468,31 +468,69 @@ fn files_that_are_not_traces_exit_2_with_one_line() {
 }
 
 #[test]
-fn damaged_std_trace_names_its_line() {
+fn damaged_std_trace_keeps_its_intact_lines_and_names_the_bad_ones() {
     let dir = tempfile::tempdir().unwrap();
     let text = "T0|fork(T1)|1\nT0|w(x)|2\nT1|w(x)|3\nT1|acq(L)|4\nT1|rel(L)|5\n";
-    // Cut at every byte: either a complete prefix that imports, or an error naming the
-    // line that was cut.
+    // Cut at every byte: the complete lines import; a cut line after the first is skipped
+    // and named; only a cut first line makes the file unreadable.
     let path = dir.path().join("cut.std");
     for cut in 1..text.len() {
         let part = &text[..cut];
         std::fs::write(&path, part).unwrap();
+        let whole = part.matches('\n').count();
+        let tail = &part[part.rfind('\n').map_or(0, |i| i + 1)..];
+        let valid_tail = !tail.is_empty()
+            && hb_format::std_text::read(tail.as_bytes(), "tail.std").is_ok_and(|t| t.events.len() == 1);
         match analyze_path(&path, &Options::default(), &mut |_| {}) {
-            Ok(a) => assert_eq!(a.stats.events as usize, part.lines().count(), "cut {cut}"),
+            Ok(a) => {
+                assert_eq!(
+                    a.stats.events as usize,
+                    whole + usize::from(valid_tail),
+                    "cut {cut}"
+                );
+                if !tail.is_empty() && !valid_tail {
+                    assert_eq!(
+                        a.lost.len(),
+                        1,
+                        "cut {cut}: the cut line is reported: {:?}",
+                        a.lost
+                    );
+                    assert!(
+                        a.lost[0].starts_with(&format!("{}: line {}: ", path.display(), whole + 1)),
+                        "cut {cut}: {:?}",
+                        a.lost
+                    );
+                } else {
+                    assert!(a.lost.is_empty(), "cut {cut}: {:?}", a.lost);
+                }
+            }
             Err(e) => {
-                assert_eq!(e.line(), Some(part.lines().count() as u64), "cut {cut}: {e}");
-                assert!(e.to_string().starts_with(&format!("{}: line ", path.display())));
+                assert_eq!(whole, 0, "cut {cut}: only a bad first line is fatal: {e}");
+                assert_eq!(e.line(), Some(1), "cut {cut}: {e}");
+                assert!(e
+                    .to_string()
+                    .starts_with(&format!("{}: line 1: ", path.display())));
             }
         }
     }
     let bad = write(dir.path(), "bad.std", b"T0|w(x)|1\nT0|w(x)|2\nT0|frob(x)|3\n");
-    let (code, _, err) = run1(&bad);
+    let (code, out, _) = run1(&bad);
+    assert_eq!(code, Some(0));
+    assert!(
+        out.contains(&format!(
+            "damaged trace: {}: line 3: unknown operation `frob` (expected r, w, acq, rel, req, fork, join, begin or end)\n",
+            bad.display()
+        )),
+        "{out}"
+    );
+    let not_std = write(dir.path(), "notes.txt", b"frob\nT0|w(x)|2\n");
+    let (code, _, err) = run1(&not_std);
     assert_eq!(code, Some(2));
     assert_eq!(
         err,
         format!(
-            "hb-analyze: {}: line 3: unknown operation `frob` (expected r, w, acq, rel, req, fork, join, begin or end)\n",
-            bad.display()
+            "hb-analyze: {}: line 1: expected `thread|op|loc`, found \"frob\"\n",
+            not_std.display()
         )
     );
 }

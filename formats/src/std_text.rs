@@ -20,6 +20,9 @@ use crate::error::{Error, ErrorKind};
 use crate::model::{Def, Event, EventKind, Header, LocId, ObjectId, ObjectKind, StrId, TaskId};
 use crate::trace::Trace;
 
+/// How many skipped lines are reported one by one; the rest are counted in one warning.
+pub const MAX_LINE_WARNINGS: u64 = 100;
+
 /// Longest line accepted, so that a file that is not text cannot make the importer
 /// buffer it whole.
 pub const MAX_LINE_LEN: usize = 64 * 1024;
@@ -133,9 +136,24 @@ impl Importer {
             }
             None => (op, None),
         };
+        let name = name.trim();
+        // Validate the whole line before touching any table, so a rejected line leaves
+        // no trace in the import.
+        match (name, arg) {
+            ("r" | "w" | "req" | "acq" | "rel" | "fork" | "join", None) => {
+                need_operand(name, arg)?;
+            }
+            ("begin" | "end", Some(_)) => return Err(format!("operation `{name}` takes no operand")),
+            ("r" | "w" | "req" | "acq" | "rel" | "fork" | "join" | "begin" | "end", _) => {}
+            (other, _) => {
+                return Err(format!(
+                    "unknown operation `{other}` (expected r, w, acq, rel, req, fork, join, begin or end)"
+                ))
+            }
+        }
         let need = |arg| need_operand(name, arg);
         let task = self.task(thread, None);
-        let kind = match name.trim() {
+        let kind = match name {
             "r" => EventKind::VarRead {
                 var: self.object(need(arg)?, false),
             },
@@ -187,16 +205,8 @@ impl Importer {
                 EventKind::TaskJoin { child }
             }
             "begin" => EventKind::TaskStart,
-            "end" => EventKind::TaskEnd,
-            other => {
-                return Err(format!(
-                    "unknown operation `{other}` (expected r, w, acq, rel, req, fork, join, begin or end)"
-                ))
-            }
+            _ => EventKind::TaskEnd,
         };
-        if arg.is_some() && matches!(kind, EventKind::TaskStart | EventKind::TaskEnd) {
-            return Err(format!("operation `{name}` takes no operand"));
-        }
         let loc = loc.map(|n| self.loc(n));
         self.trace.events.push(Event {
             task,
@@ -213,7 +223,12 @@ fn need_operand<'a>(name: &str, arg: Option<&'a str>) -> Result<&'a str, String>
 }
 
 /// Imports an STD text trace; `name` becomes the program name and the file of every
-/// location. Errors name the 1-based line.
+/// location.
+///
+/// A malformed first line means the input is not an STD trace: that is an error naming
+/// line and cause. A malformed line after valid ones is damage: it is skipped and reported
+/// in [`Trace::warnings`] (each naming its 1-based line, the first
+/// [`MAX_LINE_WARNINGS`] one by one), and every other line is imported.
 pub fn read(mut input: impl BufRead, name: &str) -> Result<Trace, Error> {
     let mut header = Header::new(name);
     header
@@ -232,6 +247,7 @@ pub fn read(mut input: impl BufRead, name: &str) -> Result<Trace, Error> {
     imp.file = imp.string(name);
     let mut buf = Vec::new();
     let mut lineno = 0u64;
+    let mut bad_lines = 0u64;
     loop {
         buf.clear();
         lineno += 1;
@@ -241,27 +257,49 @@ pub fn read(mut input: impl BufRead, name: &str) -> Result<Trace, Error> {
         if n == 0 {
             break;
         }
-        if buf.len() > MAX_LINE_LEN {
-            return Err(Error::at_line(
-                ErrorKind::Std(format!(
-                    "line longer than {MAX_LINE_LEN} bytes: not an STD text trace"
-                )),
-                lineno,
-            ));
+        let problem = if buf.len() > MAX_LINE_LEN {
+            // Skip the rest of the overlong line.
+            let mut rest = Vec::new();
+            loop {
+                rest.clear();
+                let k = Read::take(&mut input, MAX_LINE_LEN as u64)
+                    .read_until(b'\n', &mut rest)
+                    .map_err(|e| Error::at_line(ErrorKind::Io(e), lineno))?;
+                if k == 0 || rest.last() == Some(&b'\n') {
+                    break;
+                }
+            }
+            Err(format!(
+                "line longer than {MAX_LINE_LEN} bytes (STD lines are short)"
+            ))
+        } else {
+            match std::str::from_utf8(&buf) {
+                Err(_) => Err("not UTF-8 text: neither an hb trace nor an STD text trace".to_owned()),
+                Ok(text) if text.trim().is_empty() => continue,
+                Ok(text) => {
+                    let index = imp.trace.events.len() as u64;
+                    imp.line(text.trim(), index)
+                }
+            }
+        };
+        if let Err(what) = problem {
+            let err = Error::at_line(ErrorKind::Std(what), lineno);
+            // A first line that is not STD means the file is not an STD trace at all; a
+            // bad line later is damage: it is skipped and reported, the rest is kept.
+            if imp.trace.events.is_empty() {
+                return Err(err);
+            }
+            bad_lines += 1;
+            if bad_lines <= MAX_LINE_WARNINGS {
+                imp.trace.warnings.push(err);
+            }
         }
-        let text = std::str::from_utf8(&buf).map_err(|_| {
-            Error::at_line(
-                ErrorKind::Std("not UTF-8 text: neither an hb trace nor an STD text trace".to_owned()),
-                lineno,
-            )
-        })?;
-        let text = text.trim();
-        if text.is_empty() {
-            continue;
-        }
-        let index = imp.trace.events.len() as u64;
-        imp.line(text, index)
-            .map_err(|what| Error::at_line(ErrorKind::Std(what), lineno))?;
+    }
+    if bad_lines > MAX_LINE_WARNINGS {
+        imp.trace.warnings.push(Error::new(ErrorKind::Std(format!(
+            "{} more malformed lines skipped",
+            bad_lines - MAX_LINE_WARNINGS
+        ))));
     }
     Ok(imp.trace)
 }

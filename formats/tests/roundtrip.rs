@@ -305,12 +305,44 @@ fn std_reentrant_acquires_repeat_the_held_sequence_number() {
 
 #[test]
 fn std_errors_name_the_line() {
-    let text = "T0|acq(L)|1\nT0|frobnicate(L)|2\n";
-    let e = std_text::read(text.as_bytes(), "bad.std").unwrap_err();
-    assert_eq!(e.line(), Some(2));
+    // A bad first line: not an STD trace at all.
+    let e = std_text::read("T0|frobnicate(L)|1\nT0|acq(L)|2\n".as_bytes(), "bad.std").unwrap_err();
+    assert_eq!(e.line(), Some(1));
     assert!(e.to_string().contains("unknown operation `frobnicate`"), "{e}");
     let e = std_text::read("T0|acq(L)|x\n".as_bytes(), "bad.std").unwrap_err();
     assert_eq!(e.to_string(), "line 1: location \"x\" is not an integer");
+}
+
+#[test]
+fn std_damage_after_valid_lines_is_skipped_and_reported() {
+    let text = "T0|acq(L)|1\nT0|frobnicate(L)|2\nT1|w(x)|3\nT1|w(|4\nT0|rel(L)|5\n";
+    let t = std_text::read(text.as_bytes(), "bad.std").unwrap();
+    assert_eq!(t.events.len(), 3);
+    let warnings: Vec<_> = t.warnings.iter().map(|w| w.to_string()).collect();
+    assert_eq!(
+        warnings,
+        [
+            "line 2: unknown operation `frobnicate` (expected r, w, acq, rel, req, fork, join, begin or end)",
+            "line 4: operation \"w(\" has no closing parenthesis",
+        ]
+    );
+    // A rejected line leaves nothing behind: T1 is defined once, by line 3.
+    assert_eq!(t.symbols.tasks().count(), 2);
+}
+
+#[test]
+fn std_many_bad_lines_are_counted_not_listed() {
+    let mut text = String::from("T0|w(x)|1\n");
+    for _ in 0..(std_text::MAX_LINE_WARNINGS + 5) {
+        text.push_str("garbage\n");
+    }
+    let t = std_text::read(text.as_bytes(), "bad.std").unwrap();
+    assert_eq!(t.events.len(), 1);
+    assert_eq!(t.warnings.len() as u64, std_text::MAX_LINE_WARNINGS + 1);
+    assert_eq!(
+        t.warnings.last().unwrap().to_string(),
+        "5 more malformed lines skipped"
+    );
 }
 
 #[test]
