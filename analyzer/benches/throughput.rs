@@ -159,6 +159,21 @@ fn peak_rss_kib() -> u64 {
         .unwrap_or(0)
 }
 
+/// CPU time (user + system) of this thread so far, in seconds (0 where /proc is missing):
+/// on a loaded machine it is a steadier measure than wall time.
+fn thread_cpu_secs() -> f64 {
+    std::fs::read_to_string("/proc/thread-self/stat")
+        .ok()
+        .and_then(|s| {
+            // Fields after the parenthesized command name; utime and stime are 14th and 15th.
+            let rest = &s[s.rfind(')')? + 2..];
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            let ticks: u64 = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
+            Some(ticks as f64 / 100.0)
+        })
+        .unwrap_or(0.0)
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; ignore arguments.
     let sizes: Vec<u64> = std::env::var("HB_BENCH_EVENTS")
@@ -169,8 +184,8 @@ fn main() {
     let keep = std::env::var_os("HB_BENCH_DIR").map(std::path::PathBuf::from);
     let tmp = tempfile::tempdir().unwrap();
     let dir = keep.clone().unwrap_or_else(|| tmp.path().to_path_buf());
-    println!("| events | file size | analysis time | events/s | peak RSS | races | max pending |");
-    println!("|---:|---:|---:|---:|---:|---:|---:|");
+    println!("| events | file size | analysis time | events/s | CPU time | events/CPU-s | peak RSS | races | max pending |");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for n in sizes {
         let path = dir.join(format!("bench-{n}.hb"));
         // Rounds per generation pass: TASKS tasks × 8 events.
@@ -182,15 +197,19 @@ fn main() {
         };
         let size = std::fs::metadata(&path).unwrap().len();
         let start = Instant::now();
+        let cpu0 = thread_cpu_secs();
         let a = analyze_path(&path, &Options::default(), &mut |_| {}).unwrap();
         let secs = start.elapsed().as_secs_f64();
+        let cpu = thread_cpu_secs() - cpu0;
         assert_eq!(a.stats.events, written);
         println!(
-            "| {} | {:.0} MB | {:.2} s | {:.1} M | {} MB | {} | {} |",
+            "| {} | {:.0} MB | {:.2} s | {:.1} M | {:.2} s | {:.1} M | {} MB | {} | {} |",
             written,
             size as f64 / 1e6,
             secs,
             written as f64 / secs / 1e6,
+            cpu,
+            written as f64 / cpu / 1e6,
             peak_rss_kib() / 1024,
             a.races.len(),
             a.stats.max_pending
