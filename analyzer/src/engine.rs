@@ -612,7 +612,7 @@ impl Engine {
     }
 
     /// The access records of the variable an access event touches, if it has any yet.
-    #[inline]
+    #[inline(always)]
     fn var_of(&self, ev: &Event) -> Option<&VarSt> {
         use EventKind::*;
         match ev.kind {
