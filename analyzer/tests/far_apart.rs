@@ -138,3 +138,78 @@ fn race_a_million_events_apart() {
     assert_eq!(on_x[0].first.event, 1);
     assert_eq!(on_x[0].second.event, n as u64 - 1);
 }
+
+/// The explanation of an access made long before its race still names the synchronizations
+/// the task had made before it, after hundreds of thousands of later synchronizations (the
+/// engine keeps those lists in an arena it compacts as it goes).
+#[test]
+fn an_old_access_keeps_its_explanation() {
+    let mut t = Trace::new(Header::new("far"));
+    for (id, parent) in [(0, None), (1, Some(0))] {
+        t.define(Def::Task {
+            id,
+            name: None,
+            parent,
+        });
+    }
+    let (x, chan) = (1, 2);
+    t.define(Def::Object {
+        id: x,
+        kind: ObjectKind::Variable,
+        name: None,
+        loc: None,
+    });
+    t.define(Def::Object {
+        id: chan,
+        kind: ObjectKind::Channel { capacity: None },
+        name: None,
+        loc: None,
+    });
+    for v in 0..100u64 {
+        t.define(Def::Object {
+            id: 100 + v,
+            kind: ObjectKind::Variable,
+            name: None,
+            loc: None,
+        });
+    }
+    let mut ts = 0;
+    let mut ev = |t: &mut Trace, task, loc, kind| {
+        ts += 1;
+        t.events.push(Event {
+            task,
+            ts,
+            loc: Some(loc),
+            kind,
+        });
+    };
+    ev(&mut t, 0, 1, EventKind::TaskSpawn { child: 1 });
+    // T1's write, right after the spawn edge: its explanation names the spawn.
+    ev(&mut t, 1, 2, EventKind::VarWrite { var: x });
+    // T0 → T1 only: every receive gives T1 a new list of last synchronizations, and its
+    // next access freezes it, so the early list must survive many compactions.
+    for seq in 1..=200_000u64 {
+        ev(&mut t, 0, 3, EventKind::ChanSendBegin { chan, seq });
+        ev(
+            &mut t,
+            1,
+            4,
+            EventKind::ChanRecv {
+                chan,
+                result: hb_format::RecvResult::Value { seq },
+            },
+        );
+        ev(&mut t, 1, 5, EventKind::VarRead { var: 100 + seq % 100 });
+    }
+    // T0 never heard from T1: its write races with T1's first one.
+    ev(&mut t, 0, 6, EventKind::VarWrite { var: x });
+    let a = analyze(&t, &Options::default());
+    let on_x: Vec<_> = a.races.iter().filter(|r| r.var == x).collect();
+    assert_eq!(on_x.len(), 1, "{on_x:?}");
+    let first = &on_x[0].explanation.first.last_syncs;
+    assert_eq!(first.len(), 1, "{first:?}");
+    assert_eq!(first[0].kind, hb_analyzer::EdgeKind::Spawn);
+    assert_eq!(first[0].partner.map(|p| p.event), Some(0));
+    assert_eq!(on_x[0].first.event, 1);
+    assert!(on_x[0].explanation.second.last_syncs.is_empty());
+}
