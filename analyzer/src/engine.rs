@@ -76,6 +76,64 @@ enum Key {
     Task(usize),
 }
 
+/// A task's events waiting in the merge, in program order: a vector and the index of its
+/// front (cheaper than a ring buffer on the hot path). The consumed prefix is dropped when it
+/// is at least half of the vector, before appending, so memory stays within twice the
+/// waiting events.
+#[derive(Debug, Default)]
+struct Queue {
+    items: Vec<(EventRef, Event)>,
+    head: usize,
+}
+
+impl Queue {
+    #[inline]
+    fn front(&self) -> Option<&(EventRef, Event)> {
+        self.items.get(self.head)
+    }
+
+    /// The `k`-th waiting event after the front.
+    #[inline]
+    fn get(&self, k: usize) -> Option<&(EventRef, Event)> {
+        self.items.get(self.head + k)
+    }
+
+    /// Drops the front event.
+    #[inline]
+    fn advance(&mut self) {
+        if self.head < self.items.len() {
+            self.head += 1;
+        }
+        if self.head == self.items.len() {
+            self.items.clear();
+            self.head = 0;
+        }
+    }
+
+    fn pop_front(&mut self) -> Option<(EventRef, Event)> {
+        let front = self.front().cloned();
+        self.advance();
+        front
+    }
+
+    fn make_room(&mut self) {
+        if self.head > 0 && self.head >= self.items.len() / 2 {
+            self.items.drain(..self.head);
+            self.head = 0;
+        }
+    }
+
+    fn push_back(&mut self, item: (EventRef, Event)) {
+        self.make_room();
+        self.items.push(item);
+    }
+
+    fn extend(&mut self, items: impl IntoIterator<Item = (EventRef, Event)>) {
+        self.make_room();
+        self.items.extend(items);
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Sched {
     Idle,
@@ -96,7 +154,7 @@ pub(crate) struct Held {
 #[derive(Debug)]
 struct TaskState {
     id: TaskId,
-    queue: VecDeque<(EventRef, Event)>,
+    queue: Queue,
     sched: Sched,
     clocks: Clocks,
     started: bool,
@@ -431,7 +489,7 @@ impl Engine {
         }
         self.tasks.push(TaskState {
             id,
-            queue: VecDeque::new(),
+            queue: Queue::default(),
             sched: Sched::Idle,
             clocks,
             started: false,
@@ -578,7 +636,7 @@ impl Engine {
                         break;
                     }
                     Try::Ready => {
-                        self.tasks[ix].queue.pop_front();
+                        self.tasks[ix].queue.advance();
                         self.pending -= 1;
                         if let Some(key) = self.process(ix, r, &ev) {
                             if self.wake(key) {
