@@ -1,8 +1,9 @@
 //! Id → dense index maps for the engine's per-event lookups.
 //!
 //! The recorder hands out task and object ids densely from 0, so most ids index a flat
-//! table directly (one load, no hashing); ids above [`DIRECT_LIMIT`] (imported traces,
-//! hand-written ids) fall back to a hash map. Values live in a `Vec` in insertion order.
+//! table directly (one load, no hashing). Ids from 64 K on that would make the table sparse
+//! (more than 8 slots per id held), and ids from [`DIRECT_LIMIT`] on, go to a hash map
+//! instead, so a few huge ids never cost a huge table. Values live in a `Vec` in insertion order.
 
 use std::collections::HashMap;
 
@@ -11,6 +12,8 @@ use crate::engine::FastHasher;
 /// Ids below this are looked up in a flat table (4 bytes per id up to the largest seen).
 const DIRECT_LIMIT: u64 = 1 << 22;
 const ABSENT: u32 = u32::MAX;
+/// Ids below this always go to the table.
+const ALWAYS_DIRECT: u64 = 1 << 16;
 
 /// Maps sparse `u64` ids to dense indices `0..len`, in insertion order.
 #[derive(Debug, Default)]
@@ -24,11 +27,13 @@ impl IdIndex {
     /// The index of `id`, if it has one.
     #[inline]
     pub(crate) fn get(&self, id: u64) -> Option<usize> {
-        if id < DIRECT_LIMIT {
-            match self.direct.get(id as usize) {
-                Some(&i) if i != ABSENT => Some(i as usize),
-                _ => None,
+        if let Some(&i) = self.direct.get(id as usize) {
+            if i != ABSENT {
+                return Some(i as usize);
             }
+        }
+        if self.far.is_empty() {
+            None
         } else {
             self.far.get(&id).map(|&i| i as usize)
         }
@@ -48,7 +53,9 @@ impl IdIndex {
     fn add(&mut self, id: u64) -> usize {
         let i = self.len;
         self.len += 1;
-        if id < DIRECT_LIMIT {
+        // Up to 64 K ids the table is small anyway (256 KB at most).
+        let dense_enough = id < ALWAYS_DIRECT || id < 8 * u64::from(self.len);
+        if id < DIRECT_LIMIT && (dense_enough || (id as usize) < self.direct.len()) {
             let at = id as usize;
             if self.direct.len() <= at {
                 self.direct.resize(at + 1, ABSENT);
@@ -143,5 +150,26 @@ mod tests {
         *m.get_or_insert_with(100, || "d") = "e";
         assert_eq!(m.get(&100), Some(&"e"));
         assert_eq!(m.index.get(100), Some(2));
+    }
+
+    #[test]
+    fn sparse_ids_do_not_grow_the_table() {
+        let mut ix = IdIndex::default();
+        assert_eq!(ix.get_or_add(4_000_000), (0, true));
+        assert!(ix.direct.is_empty());
+        assert_eq!(ix.get_or_add(1 << 20), (1, true));
+        assert!(ix.direct.is_empty());
+        assert_eq!(ix.get_or_add(5), (2, true));
+        assert_eq!(ix.get_or_add(4_000_000), (0, false));
+        assert_eq!(ix.get(5), Some(2));
+        // Dense ids fill the table; an id first held in the map stays found.
+        for id in 0..200 {
+            ix.get_or_add(id);
+        }
+        assert!(ix.direct.len() >= 200);
+        assert_eq!(ix.get(5), Some(2));
+        assert_eq!(ix.get(4_000_000), Some(0));
+        assert_eq!(ix.get(1 << 20), Some(1));
+        assert_eq!(ix.get(300), None);
     }
 }
