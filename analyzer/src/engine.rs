@@ -234,16 +234,52 @@ struct RwSt {
 
 #[derive(Debug, Default)]
 struct ChanSt {
+    id: ObjectId,
+    /// Sends processed, for the end-of-trace check that their numbers have no gap.
+    sends: Numbered,
     cap: Option<u64>,
     msgs: HashMap<u64, (Clocks, Site)>,
     recvs: HashMap<u64, (Clocks, Site)>,
     closes: BTreeMap<u64, (Clocks, Site)>,
 }
 
+/// How many distinct numbers of a series were seen, and the largest: fewer than the
+/// largest means some are missing from the trace.
+#[derive(Debug, Default, Clone, Copy)]
+struct Numbered {
+    seen: u64,
+    max: u64,
+    /// The event that carried `max`.
+    max_at: EventRef,
+}
+
+impl Numbered {
+    fn note(&mut self, n: u64, at: EventRef) {
+        self.seen += 1;
+        if n >= self.max {
+            self.max = n;
+            self.max_at = at;
+        }
+    }
+
+    /// `Some(missing)` when numbers `1..=max` are not all there.
+    fn missing(&self) -> Option<u64> {
+        (self.seen < self.max).then(|| self.max - self.seen)
+    }
+}
+
 #[derive(Debug, Default)]
 struct PhaseSt {
+    /// Highest arrival (done) number processed.
     count: u64,
+    /// Join of every arrival so far. Never reset: the Go memory model orders every `Done`
+    /// before a `Wait` that returns, also across earlier zero points of the counter (as in
+    /// `Add(1)` inside a spawning loop); earlier phases' dones are in the past of a correct
+    /// reuse anyway.
     acc: Rel,
+    /// With `collect_edges`: arrivals not yet drawn to a wait, with their numbers.
+    pending: Vec<(u64, Site)>,
+    /// The accumulated release at each arrival that brought the counter to zero.
     snaps: HashMap<u64, Rel>,
 }
 
@@ -254,6 +290,9 @@ struct Version {
 
 #[derive(Debug, Default)]
 struct AtomicSt {
+    id: ObjectId,
+    /// Stores and RMWs processed, for the end-of-trace check that versions have no gap.
+    writes: Numbered,
     versions: BTreeMap<u64, Version>,
     forgotten: u64,
 }
@@ -591,6 +630,7 @@ impl Engine {
             }
         }
         self.stats.tasks = self.tasks.len() as u64;
+        self.diagnose_number_gaps();
         let mut races = std::mem::take(&mut self.races);
         races.sort_by(|a, b| {
             (a.var, a.first.event, a.second.event).cmp(&(b.var, b.first.event, b.second.event))
@@ -612,6 +652,37 @@ impl Engine {
             lost,
             symbols: std::mem::take(&mut self.symbols),
             program,
+        }
+    }
+
+    /// Sends and atomic writes whose numbers have gaps that no receive or load named: the
+    /// trace lost those events (a missing partner is diagnosed where it is named).
+    fn diagnose_number_gaps(&mut self) {
+        let mut gaps = Vec::new();
+        for o in self.objs.values() {
+            match o {
+                Obj::Chan(ch) => {
+                    if let Some(n) = ch.sends.missing() {
+                        let what = format!("{n} of the sends numbered 1..={}", ch.sends.max);
+                        gaps.push((ch.id, ch.sends.max_at, what));
+                    }
+                }
+                Obj::Atomic(a) => {
+                    if let Some(n) = a.writes.missing() {
+                        let what = format!("{n} of the writes numbered 1..={}", a.writes.max);
+                        gaps.push((a.id, a.writes.max_at, what));
+                    }
+                }
+                _ => {}
+            }
+        }
+        for (id, at, what) in gaps {
+            let name = self.symbols.object_name(id);
+            let noun = self.symbols.object(id).map_or("object", |o| o.kind.noun());
+            self.diag(
+                Some(at),
+                format!("{noun} `{name}`: {what} are not in the trace (events were lost)"),
+            );
         }
     }
 
@@ -841,7 +912,9 @@ impl Engine {
             | BarrierArrive {
                 barrier: obj, seq, ..
             } => match self.objs.get(&obj) {
-                Some(Obj::Wg(p) | Obj::Barrier(p)) if seq > p.count + 1 => Try::Wait(Key::Obj(obj)),
+                Some(Obj::Wg(p) | Obj::Barrier(p)) if seq > p.count.saturating_add(1) => {
+                    Try::Wait(Key::Obj(obj))
+                }
                 None if seq > 1 => Try::Wait(Key::Obj(obj)),
                 _ => Try::Ready,
             },
@@ -1071,7 +1144,11 @@ impl Engine {
             ChanSendBegin { chan, seq } => {
                 let clocks = self.tasks[ix].clocks.clone();
                 let ch = self.chan(chan);
-                if ch.msgs.insert(seq, (clocks, site)).is_some() {
+                let dup = ch.msgs.insert(seq, (clocks, site)).is_some();
+                if !dup {
+                    ch.sends.note(seq, r);
+                }
+                if dup {
                     let name = self.symbols.object_name(chan);
                     self.diag(
                         Some(r),
@@ -1283,6 +1360,7 @@ impl Engine {
             self.objs.insert(
                 chan,
                 Obj::Chan(ChanSt {
+                    id: chan,
                     cap,
                     ..ChanSt::default()
                 }),
@@ -1573,19 +1651,31 @@ impl Engine {
         };
         let problem = if seq <= p.count {
             Some(format!("arrival {seq} is recorded twice"))
-        } else if seq != p.count + 1 {
+        } else if Some(seq) != p.count.checked_add(1) {
             Some(format!(
                 "arrivals {}..{} are not in the trace",
-                p.count + 1,
+                p.count.saturating_add(1),
                 seq - 1
             ))
         } else {
             None
         };
         p.count = p.count.max(seq);
-        p.acc.add(&clocks, site, collect);
+        p.acc.add(&clocks, site, false);
+        if collect {
+            p.pending.push((seq, site));
+        }
         if last {
-            let snap = std::mem::take(&mut p.acc);
+            let snap = Rel {
+                clocks: p.acc.clocks.clone(),
+                site: p.acc.site,
+                srcs: p
+                    .pending
+                    .iter()
+                    .filter(|&&(n, _)| n <= seq)
+                    .map(|&(_, s)| s)
+                    .collect(),
+            };
             p.snaps.insert(seq, snap);
         }
         if let Some(pr) = problem {
@@ -1617,7 +1707,13 @@ impl Engine {
             _ => None,
         };
         match found {
-            Some((clocks, srcs)) => self.acquire(ix, kind, Some(obj), site, &clocks, &srcs),
+            Some((clocks, srcs)) => {
+                self.acquire(ix, kind, Some(obj), site, &clocks, &srcs);
+                // The arrivals up to `seq` are drawn to this wait; later waits draw only newer ones.
+                if let Some(Obj::Wg(p) | Obj::Barrier(p)) = self.objs.get_mut(&obj) {
+                    p.pending.retain(|&(n, _)| n > seq);
+                }
+            }
             None => {
                 let name = self.symbols.object_name(obj);
                 self.diag(
@@ -1660,7 +1756,12 @@ impl Engine {
 
     fn put_version(&mut self, r: EventRef, atomic: ObjectId, version: u64, rel: Option<Rc<(Clocks, Site)>>) {
         let keep = self.opts.atomic_history.max(1);
-        let a = match self.obj(atomic, |_, _| Obj::Atomic(AtomicSt::default())) {
+        let a = match self.obj(atomic, |_, id| {
+            Obj::Atomic(AtomicSt {
+                id,
+                ..AtomicSt::default()
+            })
+        }) {
             Obj::Atomic(a) => a,
             _ => {
                 self.wrong_kind(r, atomic, "atomic");
@@ -1675,6 +1776,7 @@ impl Engine {
             );
             return;
         }
+        a.writes.note(version, r);
         while a.versions.len() > keep {
             if let Some((v, _)) = a.versions.pop_first() {
                 a.forgotten = a.forgotten.max(v);

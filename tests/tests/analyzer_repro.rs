@@ -24,7 +24,6 @@ T0: r r1 @4
 ";
 
 #[test]
-#[ignore = "hb-analyzer bug: dones of an earlier wait-group phase do not reach a later Wait"]
 fn waitgroup_dones_of_earlier_phases_reach_wait() {
     let a = analyze(&dsl::parse(TWO_PHASES).unwrap(), &Options::default());
     assert!(

@@ -77,8 +77,6 @@ scenario_tests! {
     mutex_counter => "mutex-counter",
     racy_counter => "racy-counter",
     waitgroup_results => "waitgroup-results",
-    #[ignore = "hb-analyzer bug: a WaitGroup Done that brought the counter to zero before a later Add \
-                does not reach the later Wait (see tests/tests/analyzer_repro.rs)"]
     waitgroup_add_in_loop => "waitgroup-add-in-loop",
     waitgroup_scope => "waitgroup-scope",
     once_init => "once-init",
