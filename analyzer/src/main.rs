@@ -169,6 +169,18 @@ fn run(cli: &Cli) -> Result<ExitCode, Error> {
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
+    // Damage is announced on stderr whatever the format, so a summary or a piped JSON
+    // report never hides that part of the trace was skipped.
+    const SHOWN_LOST: usize = 20;
+    for l in analysis.lost.iter().take(SHOWN_LOST) {
+        eprintln!("hb-analyze: warning: damaged trace: {l}");
+    }
+    if analysis.lost.len() > SHOWN_LOST {
+        eprintln!(
+            "hb-analyze: warning: {} more damaged parts (all are listed in the report)",
+            analysis.lost.len() - SHOWN_LOST
+        );
+    }
     export(cli)?;
     let color = cli.output.is_none()
         && std::io::stdout().is_terminal()

@@ -536,11 +536,8 @@ fn damaged_std_trace_keeps_its_intact_lines_and_names_the_bad_ones() {
 }
 
 /// The issue asks for "0/1 plus a warning line on stderr naming the byte offset when
-/// damage was skipped". Today the loss is only in the report on stdout (`damaged trace:`
-/// lines in text, `lost` in JSON), and `--summary` drops it altogether: a user reading the
-/// summary, or piping the JSON, is not told that part of the trace was skipped.
+/// damage was skipped": in every format, including `--summary` and piped JSON.
 #[test]
-#[ignore = "bug: hb-analyze says nothing on stderr when it skips damaged parts, and --summary hides the loss"]
 fn skipped_damage_is_announced_on_stderr() {
     let dir = tempfile::tempdir().unwrap();
     let mut bytes = racy_trace_bytes(4);
