@@ -80,7 +80,17 @@ pub fn describe_sync(sym: &Symbols, s: &SyncOp) -> String {
         None => String::new(),
     };
     match s.kind {
-        EdgeKind::Spawn => format!("its start at {at}{}", p("spawned by the spawn")),
+        // The edge lands on the child's first event, whose location is not the start's:
+        // name the spawn instead.
+        EdgeKind::Spawn => match s.partner {
+            Some(sp) => format!(
+                "being spawned at {} ({}, event {})",
+                loc(sym, sp.loc),
+                task(sym, sp.task),
+                sp.event
+            ),
+            None => format!("being spawned (before {at})"),
+        },
         EdgeKind::Join => format!("join at {at}{}", p("which waited for the end")),
         EdgeKind::ChanSend => format!("recv on {o} at {at}{}", p("which received the send")),
         EdgeKind::ChanClose => format!("recv on {o} at {at}{}", p("which saw the close")),

@@ -238,7 +238,7 @@ fn every_location_pair_is_reported_and_counted() {
 
 #[test]
 fn explanation_names_last_synchronizations() {
-    let a = run("T0: spawn T1\nT1: w y @5\nT1: send c 1 @12\nT0: recv c 1 @40\nT0: w x @1\nT1: w x @2\n");
+    let a = run("T0: spawn T1 @7\nT1: w y @5\nT1: send c 1 @12\nT0: recv c 1 @40\nT0: w x @1\nT1: w x @2\n");
     assert_eq!(a.races.len(), 1);
     let r = &a.races[0];
     let s = &r.explanation.first.last_syncs[0];
@@ -251,7 +251,11 @@ fn explanation_names_last_synchronizations() {
         text.contains("T0 last synchronized by recv on `c` at t.rs:40, which received the send at t.rs:12"),
         "{text}"
     );
-    assert!(text.contains("T1 last synchronized by its start"), "{text}");
+    // The spawn edge lands on T1's first access; the sentence names the spawn itself.
+    assert!(
+        text.contains("T1 last synchronized by being spawned at t.rs:7 (T0, event 0)"),
+        "{text}"
+    );
 }
 
 #[test]
