@@ -41,6 +41,34 @@ expected ones.
 
 Exit status: 0 every verdict as expected, 1 a verdict differs, 2 bad usage or I/O error.";
 
+/// Writes a line to stdout; a closed pipe (`hb-samples | head`) ends the program quietly.
+macro_rules! outln {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        if let Err(e) = writeln!(std::io::stdout(), $($t)*) {
+            stdout_failed(e)
+        }
+    }};
+}
+
+/// [`outln!`] without the newline.
+macro_rules! out {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        if let Err(e) = write!(std::io::stdout(), $($t)*) {
+            stdout_failed(e)
+        }
+    }};
+}
+
+fn stdout_failed(e: std::io::Error) -> ! {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        std::process::exit(0);
+    }
+    eprintln!("hb-samples: cannot write to stdout: {e}");
+    std::process::exit(2)
+}
+
 /// Runs the command with the process's arguments.
 pub fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -102,12 +130,12 @@ fn parse(args: &[String]) -> Result<Mode, String> {
 fn run(args: &[String]) -> Result<bool, String> {
     match parse(args)? {
         Mode::Help => {
-            println!("{USAGE}");
+            outln!("{USAGE}");
             Ok(true)
         }
         Mode::List => {
             for s in scenarios() {
-                println!(
+                outln!(
                     "{:>2}  {:<24} {:<14} {}",
                     s.item,
                     s.name,
@@ -237,31 +265,31 @@ fn mark(ok: bool, paint: Paint) -> String {
 /// Prints what went wrong with an outcome, indented.
 fn print_problems(o: &Outcome, paint: Paint) {
     if let Err(e) = &o.analysis {
-        println!("      {}", paint.code("31", e));
+        outln!("      {}", paint.code("31", e));
     }
     for m in &o.mismatches {
-        println!("      {}", paint.code("31", &m.0));
+        outln!("      {}", paint.code("31", &m.0));
     }
 }
 
 fn run_all(exe: &Path, out: &Path, paint: Paint) -> Result<bool, String> {
     let all = scenarios();
-    println!(
+    outln!(
         "{} {} sample programs from the Go memory model texts.",
         paint.bold("hb samples:"),
         all.len()
     );
-    println!(
+    outln!(
         "Each one is {} in its own process with hb's recorder on, its {} written to {}/<name>.hbt,",
         paint.bold("recorded"),
         paint.bold("trace"),
         out.display()
     );
-    println!(
+    outln!(
         "then analyzed offline; its {} are compared with what the scenario expects.\n",
         paint.bold("findings")
     );
-    println!(
+    outln!(
         "{}",
         paint.dim(&format!(
             " #  {:<24} {:<22} {:<22}    {:>9} {:>7}",
@@ -273,7 +301,7 @@ fn run_all(exe: &Path, out: &Path, paint: Paint) -> Result<bool, String> {
     for s in all {
         let o = execute(exe, out, s);
         let events = o.analysis.as_ref().map(|a| a.stats.events).unwrap_or(0);
-        println!(
+        outln!(
             "{:>2}  {:<24} {:<22} {:<22} {}  {:>9} {:>6.2}s",
             s.item,
             s.name,
@@ -288,16 +316,16 @@ fn run_all(exe: &Path, out: &Path, paint: Paint) -> Result<bool, String> {
         outcomes.push((s, o));
     }
     let good = outcomes.iter().filter(|(_, o)| o.ok()).count();
-    println!();
+    outln!();
     if good == outcomes.len() {
-        println!(
+        outln!(
             "{} all {} verdicts as expected ({:.1} s).",
             mark(true, paint),
             good,
             start.elapsed().as_secs_f64()
         );
     } else {
-        println!(
+        outln!(
             "{} {} of {} verdicts differ from the expectation ({:.1} s).",
             mark(false, paint),
             outcomes.len() - good,
@@ -311,7 +339,7 @@ fn run_all(exe: &Path, out: &Path, paint: Paint) -> Result<bool, String> {
         .filter(|(_, o)| o.analysis.as_ref().is_ok_and(Analysis::has_findings))
         .collect();
     if !with_findings.is_empty() {
-        println!(
+        outln!(
             "\n{}\n",
             paint.bold("Findings of the racy scenarios, as hb-analyze prints them:")
         );
@@ -322,24 +350,24 @@ fn run_all(exe: &Path, out: &Path, paint: Paint) -> Result<bool, String> {
     };
     for (s, o) in with_findings {
         if let Ok(a) = &o.analysis {
-            println!(
+            outln!(
                 "{} {} — {}",
                 paint.bold(&format!("── {}", s.name)),
                 paint.dim(&format!("(item {})", s.item)),
                 s.summary
             );
-            println!(
+            outln!(
                 "{}",
                 paint.dim(&format!("   expected {} because {}", s.expect.verdict(), s.why))
             );
-            println!("{}", report::text(a, &opts));
+            outln!("{}", report::text(a, &opts));
         }
     }
-    println!(
+    outln!(
         "One scenario with its full report: {}",
         paint.bold("cargo run -p hb-samples -- <name>")
     );
-    println!(
+    outln!(
         "A trace in the analyzer or the viewer: {}  /  {}",
         paint.bold(&format!("hb-analyze {}/<name>.hbt", out.display())),
         paint.bold(&format!("hb-view {}/<name>.hbt", out.display()))
@@ -355,17 +383,17 @@ fn run_chosen(exe: &Path, out: &Path, chosen: &[&Scenario], paint: Paint) -> Res
     let mut all_ok = true;
     for (i, s) in chosen.iter().enumerate() {
         if i > 0 {
-            println!();
+            outln!();
         }
-        println!("{} (item {}): {}", paint.bold(s.name), s.item, s.summary);
-        println!("{}", paint.dim(&format!("reproduces {}", s.reference)));
-        println!(
+        outln!("{} (item {}): {}", paint.bold(s.name), s.item, s.summary);
+        outln!("{}", paint.dim(&format!("reproduces {}", s.reference)));
+        outln!(
             "{}",
             paint.dim(&format!("expected {} because {}", s.expect.verdict(), s.why))
         );
-        println!("{}", paint.dim(&format!("program: {}", s.source.file)));
+        outln!("{}", paint.dim(&format!("program: {}", s.source.file)));
         let o = execute(exe, out, s);
-        println!(
+        outln!(
             "recorded → {} → {}; expected {}: {}",
             o.trace.display(),
             o.found(),
@@ -374,8 +402,8 @@ fn run_chosen(exe: &Path, out: &Path, chosen: &[&Scenario], paint: Paint) -> Res
         );
         print_problems(&o, paint);
         if let Ok(a) = &o.analysis {
-            println!();
-            print!("{}", report::text(a, &opts));
+            outln!();
+            out!("{}", report::text(a, &opts));
         }
         all_ok &= o.ok();
     }
