@@ -79,23 +79,42 @@ enum Key {
 /// A task's events waiting in the merge, in program order: a vector and the index of its
 /// front (cheaper than a ring buffer on the hot path). The consumed prefix is dropped when it
 /// is at least half of the vector, before appending, so memory stays within twice the
-/// waiting events.
+/// waiting events. Event references are kept as runs (events pushed together have
+/// consecutive references), not per event, so an entry is just the event.
 #[derive(Debug, Default)]
 struct Queue {
-    items: Vec<(EventRef, Event)>,
+    items: Vec<Event>,
     head: usize,
+    /// `(index in items, reference of that event)` where each run of consecutive references
+    /// starts, in order; `runs[run]` holds the front.
+    runs: Vec<(usize, EventRef)>,
+    run: usize,
 }
 
 impl Queue {
     #[inline]
-    fn front(&self) -> Option<&(EventRef, Event)> {
+    fn front(&self) -> Option<&Event> {
         self.items.get(self.head)
+    }
+
+    /// The reference of the front event (meaningful only when there is one).
+    #[inline]
+    fn front_ref(&self) -> EventRef {
+        match self.runs.get(self.run) {
+            Some(&(start, r0)) => r0 + (self.head - start) as u64,
+            None => 0,
+        }
     }
 
     /// The `k`-th waiting event after the front.
     #[inline]
-    fn get(&self, k: usize) -> Option<&(EventRef, Event)> {
+    fn get(&self, k: usize) -> Option<&Event> {
         self.items.get(self.head + k)
+    }
+
+    #[inline]
+    fn is_empty(&self) -> bool {
+        self.head >= self.items.len()
     }
 
     /// Drops the front event.
@@ -106,31 +125,76 @@ impl Queue {
         }
         if self.head == self.items.len() {
             self.items.clear();
+            self.runs.clear();
             self.head = 0;
+            self.run = 0;
+        } else if self
+            .runs
+            .get(self.run + 1)
+            .is_some_and(|&(start, _)| start == self.head)
+        {
+            self.run += 1;
         }
     }
 
     fn pop_front(&mut self) -> Option<(EventRef, Event)> {
+        let r = self.front_ref();
         let front = self.front().cloned();
         self.advance();
-        front
+        front.map(|ev| (r, ev))
     }
 
     fn make_room(&mut self) {
         if self.head > 0 && self.head >= self.items.len() / 2 {
+            let r = self.front_ref();
             self.items.drain(..self.head);
+            self.runs.drain(..self.run);
+            for run in &mut self.runs {
+                run.0 -= self.head.min(run.0);
+            }
+            // The front run may have started before the front: it now starts at index 0
+            // with the front's reference.
+            if let Some(first) = self.runs.first_mut() {
+                *first = (0, r);
+            }
             self.head = 0;
+            self.run = 0;
         }
     }
 
-    fn push_back(&mut self, item: (EventRef, Event)) {
+    fn push_back(&mut self, ev: Event, r: EventRef) {
         self.make_room();
-        self.items.push(item);
+        let start = self.items.len();
+        self.items.push(ev);
+        match self.runs.last() {
+            Some(&(s, r0)) if r0 + (start - s) as u64 == r => {}
+            _ => self.runs.push((start, r)),
+        }
     }
 
-    fn extend(&mut self, items: impl IntoIterator<Item = (EventRef, Event)>) {
-        self.make_room();
-        self.items.extend(items);
+    /// Appends `events`, whose references are `r0, r0 + 1, ...`. When the queue is empty
+    /// the vectors are exchanged instead of copied (`events` then holds the queue's old,
+    /// empty buffer); otherwise `events` is emptied.
+    fn append(&mut self, events: &mut Vec<Event>, r0: EventRef) {
+        if events.is_empty() {
+            return;
+        }
+        if self.is_empty() {
+            self.items.clear();
+            self.runs.clear();
+            self.head = 0;
+            self.run = 0;
+            std::mem::swap(&mut self.items, events);
+            events.clear();
+        } else {
+            self.make_room();
+            let start = self.items.len();
+            self.items.extend_from_slice(events);
+            events.clear();
+            self.runs.push((start, r0));
+            return;
+        }
+        self.runs.push((0, r0));
     }
 }
 
@@ -569,7 +633,7 @@ impl Engine {
         };
         let t = &mut self.tasks[ix];
         let ts = ev.ts;
-        t.queue.push_back((r, ev));
+        t.queue.push_back(ev, r);
         self.pending += 1;
         if self.pending as u64 > self.stats.max_pending {
             self.stats.max_pending = self.pending as u64;
@@ -580,34 +644,52 @@ impl Engine {
         }
     }
 
-    /// Adds `events` (the next events in file order) and empties it: the same as pushing
-    /// them one by one, with one task lookup per run of events of one task.
+    /// Adds `events` (the next events in file order) and empties it (possibly exchanging
+    /// its buffer for an empty one): the same as pushing them one by one, with one task
+    /// lookup per run of events of one task, and no copy when the task had nothing
+    /// waiting.
     pub(crate) fn push_all(&mut self, events: &mut Vec<Event>) {
+        let Some(first) = events.first() else {
+            return;
+        };
+        let task = first.task;
+        if events.iter().all(|e| e.task == task) {
+            self.push_run(events);
+            return;
+        }
+        let mut run = Vec::new();
         let mut i = 0;
         while i < events.len() {
             let task = events[i].task;
             let n = events[i..].iter().take_while(|e| e.task == task).count();
-            let ix = self.task(task);
-            let r0 = self.next_ref;
-            let t = &mut self.tasks[ix];
-            t.queue.extend(
-                events[i..i + n]
-                    .iter()
-                    .enumerate()
-                    .map(|(k, ev)| (r0 + k as u64, ev.clone())),
-            );
-            self.next_ref += n as u64;
-            self.pending += n;
-            if self.pending as u64 > self.stats.max_pending {
-                self.stats.max_pending = self.pending as u64;
-            }
-            if t.sched == Sched::Idle {
-                t.sched = Sched::Queued;
-                self.heap.push(Reverse((events[i].ts, r0, ix)));
-            }
+            run.extend_from_slice(&events[i..i + n]);
+            self.push_run(&mut run);
+            run.clear();
             i += n;
         }
         events.clear();
+    }
+
+    /// [`Engine::push_all`] for events of one task.
+    fn push_run(&mut self, events: &mut Vec<Event>) {
+        let Some(first) = events.first() else {
+            return;
+        };
+        let (task, ts) = (first.task, first.ts);
+        let n = events.len();
+        let ix = self.task(task);
+        let r0 = self.next_ref;
+        let t = &mut self.tasks[ix];
+        t.queue.append(events, r0);
+        self.next_ref += n as u64;
+        self.pending += n;
+        if self.pending as u64 > self.stats.max_pending {
+            self.stats.max_pending = self.pending as u64;
+        }
+        if t.sched == Sched::Idle {
+            t.sched = Sched::Queued;
+            self.heap.push(Reverse((ts, r0, ix)));
+        }
     }
 
     /// Processes every event that can be processed now. When more than
@@ -690,14 +772,42 @@ impl Engine {
         while let Some(Reverse((_, _, ix))) = self.heap.pop() {
             self.tasks[ix].sched = Sched::Idle;
             let mut limit = self.heap.peek().map(|Reverse((ts, r, _))| (*ts, *r));
-            while let Some((r, ev)) = self.tasks[ix].queue.front() {
-                let (r, ev) = (*r, ev.clone());
+            loop {
+                let q = &self.tasks[ix].queue;
+                let Some(ev) = q.front() else {
+                    break;
+                };
+                let (r, ev) = (q.front_ref(), ev.clone());
                 self.prefetch_ahead(ix);
                 if let Some(l) = limit {
                     if (ev.ts, r) > l {
                         self.tasks[ix].sched = Sched::Queued;
                         self.heap.push(Reverse((ev.ts, r, ix)));
                         break;
+                    }
+                }
+                // Plain accesses of a running task: always ready, no key (the general
+                // path below does the same in more steps).
+                if let EventKind::VarRead { var } | EventKind::VarWrite { var } = ev.kind {
+                    let t = &mut self.tasks[ix];
+                    if t.started && !t.ended {
+                        t.queue.advance();
+                        self.pending -= 1;
+                        self.stats.events += 1;
+                        let site = Site {
+                            event: r,
+                            task: ev.task,
+                            loc: ev.loc,
+                            ts: ev.ts,
+                        };
+                        t.last = Some(site);
+                        let kind = if matches!(ev.kind, EventKind::VarRead { .. }) {
+                            AccessKind::Read
+                        } else {
+                            AccessKind::Write
+                        };
+                        self.access(ix, var, kind, site);
+                        continue;
                     }
                 }
                 match self.check(ix, &ev) {
@@ -727,12 +837,12 @@ impl Engine {
     #[inline]
     fn prefetch_ahead(&self, ix: usize) {
         let q = &self.tasks[ix].queue;
-        if let Some((_, e)) = q.get(PREFETCH_SLOT) {
+        if let Some(e) = q.get(PREFETCH_SLOT) {
             if let Some(vs) = self.var_of(e) {
                 prefetch(vs as *const VarSt);
             }
         }
-        if let Some((_, e)) = q.get(PREFETCH_RECORDS) {
+        if let Some(e) = q.get(PREFETCH_RECORDS) {
             if let Some(vs) = self.var_of(e) {
                 prefetch(vs.hot.as_ptr());
                 prefetch(vs.cold.as_ptr());
@@ -762,9 +872,9 @@ impl Engine {
         for ix in list {
             let t = &mut self.tasks[ix];
             if t.sched == Sched::Blocked {
-                if let Some((r, ev)) = t.queue.front() {
+                if let Some(ev) = t.queue.front() {
                     t.sched = Sched::Queued;
-                    self.heap.push(Reverse((ev.ts, *r, ix)));
+                    self.heap.push(Reverse((ev.ts, t.queue.front_ref(), ix)));
                     any = true;
                 }
             }
@@ -777,8 +887,8 @@ impl Engine {
         let mut best: Option<(u64, EventRef, usize)> = None;
         for (ix, t) in self.tasks.iter().enumerate() {
             if t.sched == Sched::Blocked {
-                if let Some((r, ev)) = t.queue.front() {
-                    let k = (ev.ts, *r, ix);
+                if let Some(ev) = t.queue.front() {
+                    let k = (ev.ts, t.queue.front_ref(), ix);
                     if best.is_none_or(|b| k < b) {
                         best = Some(k);
                     }
@@ -800,9 +910,9 @@ impl Engine {
         }
         let t = &mut self.tasks[ix];
         if t.sched == Sched::Idle {
-            if let Some((r, ev)) = t.queue.front() {
+            if let Some(ev) = t.queue.front() {
                 t.sched = Sched::Queued;
-                self.heap.push(Reverse((ev.ts, *r, ix)));
+                self.heap.push(Reverse((ev.ts, t.queue.front_ref(), ix)));
             }
         }
         true
@@ -1787,17 +1897,28 @@ impl Engine {
     /// Race check and bookkeeping for one access.
     fn access(&mut self, ix: usize, var: ObjectId, kind: AccessKind, site: Site) {
         self.stats.accesses += 1;
-        let loc = loc_key(site.loc);
-        let t = &mut self.tasks[ix];
-        let step = t.step(ix);
-        if t.snap == NO_SNAP && !t.syncs.is_empty() {
-            if self.snaps.spans.len() >= self.snaps.next_gc {
-                self.collect_snaps();
-            }
-            let t = &mut self.tasks[ix];
-            t.snap = self.snaps.add(t.syncs.iter().copied());
+        if self.tasks[ix].snap == NO_SNAP && !self.tasks[ix].syncs.is_empty() {
+            self.freeze_syncs(ix);
         }
+        self.access_general(ix, var, kind, site)
+    }
+
+    /// Freezes the task's last synchronizations for its access records (see [`SnapArena`]).
+    #[inline(never)]
+    fn freeze_syncs(&mut self, ix: usize) {
+        if self.snaps.spans.len() >= self.snaps.next_gc {
+            self.collect_snaps();
+        }
+        let t = &mut self.tasks[ix];
+        t.snap = self.snaps.add(t.syncs.iter().copied());
+    }
+
+    /// The race check of an access: a scan of the variable's records.
+    #[inline(always)]
+    fn access_general(&mut self, ix: usize, var: ObjectId, kind: AccessKind, site: Site) {
+        let loc = loc_key(site.loc);
         let t = &self.tasks[ix];
+        let step = t.step(ix);
         let clock = &t.clocks.hb.0[..];
         let vs = self.vars.get_or_insert_with(var, VarSt::new);
         let mut own = None;
