@@ -791,21 +791,27 @@ impl Engine {
             let mut limit = self.heap.peek().map(|Reverse((ts, r, _))| (*ts, *r));
             loop {
                 let q = &self.tasks[ix].queue;
-                let Some(ev) = q.front() else {
+                let Some(e) = q.front() else {
                     break;
                 };
-                let (r, ev) = (q.front_ref(), ev.clone());
+                // The fields, not the whole event: the general path below takes a copy.
+                let (r, ts, task, loc) = (q.front_ref(), e.ts, e.task, e.loc);
+                let access = match e.kind {
+                    EventKind::VarRead { var } => Some((var, AccessKind::Read)),
+                    EventKind::VarWrite { var } => Some((var, AccessKind::Write)),
+                    _ => None,
+                };
                 self.prefetch_ahead(ix);
                 if let Some(l) = limit {
-                    if (ev.ts, r) > l {
+                    if (ts, r) > l {
                         self.tasks[ix].sched = Sched::Queued;
-                        self.heap.push(Reverse((ev.ts, r, ix)));
+                        self.heap.push(Reverse((ts, r, ix)));
                         break;
                     }
                 }
                 // Plain accesses of a running task: always ready, no key (the general
                 // path below does the same in more steps).
-                if let EventKind::VarRead { var } | EventKind::VarWrite { var } = ev.kind {
+                if let Some((var, kind)) = access {
                     let t = &mut self.tasks[ix];
                     if t.started && !t.ended {
                         t.queue.advance();
@@ -813,20 +819,16 @@ impl Engine {
                         self.stats.events += 1;
                         let site = Site {
                             event: r,
-                            task: ev.task,
-                            loc: ev.loc,
-                            ts: ev.ts,
+                            task,
+                            loc,
+                            ts,
                         };
                         t.last = Some(site);
-                        let kind = if matches!(ev.kind, EventKind::VarRead { .. }) {
-                            AccessKind::Read
-                        } else {
-                            AccessKind::Write
-                        };
                         self.access(ix, var, kind, site);
                         continue;
                     }
                 }
+                let ev = self.tasks[ix].queue.front().cloned().expect("checked above");
                 match self.check(ix, &ev) {
                     Try::Wait(key) => {
                         self.tasks[ix].sched = Sched::Blocked;
@@ -882,6 +884,9 @@ impl Engine {
 
     /// Makes the tasks blocked on `key` runnable again; returns whether there were any.
     fn wake(&mut self, key: Key) -> bool {
+        if self.waiters.is_empty() {
+            return false;
+        }
         let Some(list) = self.waiters.remove(&key) else {
             return false;
         };
