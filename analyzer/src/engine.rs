@@ -863,8 +863,12 @@ impl Engine {
         }
         if let Some(e) = q.get(PREFETCH_RECORDS) {
             if let Some(vs) = self.var_of(e) {
+                // First and last lines: the scan starts at the front, a removal moves
+                // the last record.
                 prefetch(vs.hot.as_ptr());
+                prefetch(vs.hot.as_ptr().wrapping_add(vs.hot.len().saturating_sub(1)));
                 prefetch(vs.cold.as_ptr());
+                prefetch(vs.cold.as_ptr().wrapping_add(vs.cold.len().saturating_sub(1)));
             }
         }
     }
