@@ -18,6 +18,9 @@ use crate::model::{Event, EventKind, MemOrder, ObjectId, RecvResult, TaskId};
 
 const CACHE_SLOTS: usize = 16;
 
+/// The most words one event takes (tag, dt, loc and up to three operands).
+const EVENT_WORDS: usize = 6;
+
 /// Zigzag-encodes a signed value so that small magnitudes stay small.
 #[inline]
 fn zigzag(v: i64) -> u64 {
@@ -56,7 +59,10 @@ impl SeqCache {
 /// hands the words to the writer and starts a new frame.
 #[derive(Debug, Clone)]
 pub struct FrameEncoder {
+    /// The frame's words are `words[..pos]`; the rest is zeroed room for the next events
+    /// (an event is copied in as a fixed-size block, then `pos` advances by its length).
     words: Vec<u64>,
+    pos: usize,
     last_ts: u64,
     events: usize,
     cache: SeqCache,
@@ -78,6 +84,7 @@ impl FrameEncoder {
     pub fn with_capacity(words: usize) -> Self {
         FrameEncoder {
             words: Vec::with_capacity(words),
+            pos: 0,
             last_ts: 0,
             events: 0,
             cache: SeqCache::new(),
@@ -96,47 +103,52 @@ impl FrameEncoder {
 
     /// Number of integers encoded so far.
     pub fn word_len(&self) -> usize {
-        self.words.len()
+        self.pos
     }
 
     /// Returns the encoded words and starts a new frame (keeping the allocation's capacity
     /// for the next frame is up to the caller: pass a recycled vector to [`Self::restart`]).
     pub fn take(&mut self) -> Vec<u64> {
-        let words = std::mem::take(&mut self.words);
+        let mut words = std::mem::take(&mut self.words);
+        words.truncate(self.pos);
         self.restart(Vec::new());
         words
     }
 
-    /// Starts a new frame writing into `buf` (cleared first).
-    pub fn restart(&mut self, mut buf: Vec<u64>) {
-        buf.clear();
+    /// Starts a new frame writing into `buf` (whatever it holds is overwritten; a recycled
+    /// buffer that was not cleared is reused without zeroing its room again).
+    pub fn restart(&mut self, buf: Vec<u64>) {
         self.words = buf;
+        self.pos = 0;
         self.last_ts = 0;
         self.events = 0;
         self.cache = SeqCache::new();
     }
 
-    #[inline]
-    fn seq(&mut self, obj: ObjectId, value: u64) {
-        let base = self.cache.base(obj, value);
-        self.words.push(obj);
-        self.words.push(zigzag(value.wrapping_sub(base) as i64));
-    }
-
     /// Appends one event (its `task` field is implied by the frame and not written).
+    ///
+    /// The event's words are assembled in a small array and appended at once (one capacity
+    /// check per event, not per word).
     #[inline]
     pub fn push(&mut self, ts: u64, loc: Option<u32>, kind: &EventKind) {
         use EventKind::*;
         let dt = ts.wrapping_sub(self.last_ts) as i64;
         self.last_ts = ts;
         self.events += 1;
-        self.words.push(Tag::of(kind) as u64);
-        self.words.push(zigzag(dt));
-        self.words.push(loc.map_or(0, |l| l as u64 + 1));
-        let w = &mut self.words;
-        match *kind {
-            TaskSpawn { child } | TaskJoin { child } => w.push(child as u64),
-            TaskStart | TaskEnd | Yield => {}
+        let mut w: [u64; EVENT_WORDS] = [
+            Tag::of(kind) as u64,
+            zigzag(dt),
+            loc.map_or(0, |l| l as u64 + 1),
+            0,
+            0,
+            0,
+        ];
+        let n = match *kind {
+            TaskSpawn { child } | TaskJoin { child } => {
+                w[3] = child as u64;
+                4
+            }
+            TaskStart | TaskEnd | Yield => 3,
             LockRequest { lock: o }
             | MutexTryLockFailed { mutex: o }
             | CondvarNotifyOne { condvar: o }
@@ -146,7 +158,16 @@ impl FrameEncoder {
             | OnceEnd { once: o }
             | OnceAlreadyDone { once: o }
             | VarRead { var: o }
-            | VarWrite { var: o } => w.push(o),
+            | VarWrite { var: o }
+            | SpanExit { span: o }
+            | Sleep { nanos: o } => {
+                w[3] = o;
+                4
+            }
+            UserEvent { message } => {
+                w[3] = message as u64;
+                4
+            }
             MutexLock { mutex: o, seq }
             | MutexUnlock { mutex: o, seq }
             | RwReadLock { lock: o, seq }
@@ -157,34 +178,43 @@ impl FrameEncoder {
             | ChanSendEnd { chan: o, seq }
             | ChanClose { chan: o, seq }
             | WaitGroupWait { wg: o, seq }
-            | BarrierLeave { barrier: o, seq } => self.seq(o, seq),
+            | BarrierLeave { barrier: o, seq } => {
+                w[3] = o;
+                w[4] = self.seq_delta(o, seq);
+                5
+            }
             CondvarWaitBegin { condvar, mutex } => {
-                w.push(condvar);
-                w.push(mutex);
+                w[3] = condvar;
+                w[4] = mutex;
+                5
             }
             CondvarWaitEnd {
                 condvar,
                 mutex,
                 timed_out,
             } => {
-                w.push(condvar);
-                w.push(mutex);
-                w.push(timed_out as u64);
+                w[3] = condvar;
+                w[4] = mutex;
+                w[5] = timed_out as u64;
+                6
             }
             ChanRecv { chan, result } => match result {
                 RecvResult::Value { seq } => {
-                    w.push(0);
-                    self.seq(chan, seq);
+                    w[4] = chan;
+                    w[5] = self.seq_delta(chan, seq);
+                    6
                 }
                 RecvResult::Closed { closes } => {
-                    w.push(1);
-                    w.push(chan);
-                    w.push(closes);
+                    w[3] = 1;
+                    w[4] = chan;
+                    w[5] = closes;
+                    6
                 }
             },
             WaitGroupAdd { wg, delta } => {
-                w.push(wg);
-                w.push(zigzag(delta));
+                w[3] = wg;
+                w[4] = zigzag(delta);
+                5
             }
             WaitGroupDone {
                 wg: o,
@@ -196,8 +226,10 @@ impl FrameEncoder {
                 seq,
                 last: flag,
             } => {
-                w.push(flag as u64);
-                self.seq(o, seq);
+                w[3] = flag as u64;
+                w[4] = o;
+                w[5] = self.seq_delta(o, seq);
+                6
             }
             AtomicLoad {
                 atomic,
@@ -214,17 +246,45 @@ impl FrameEncoder {
                 order,
                 version,
             } => {
-                w.push(order.to_code());
-                self.seq(atomic, version);
+                w[3] = order.to_code();
+                w[4] = atomic;
+                w[5] = self.seq_delta(atomic, version);
+                6
             }
             SpanEnter { name, span } => {
-                w.push(name as u64);
-                w.push(span);
+                w[3] = name as u64;
+                w[4] = span;
+                5
             }
-            SpanExit { span } => w.push(span),
-            UserEvent { message } => w.push(message as u64),
-            Sleep { nanos } => w.push(nanos),
+        };
+        // A fixed-size copy into zeroed room, then the cursor moves by the event's length:
+        // one bounds check per event and no variable-length copy.
+        let pos = self.pos;
+        if self.words.len() < pos + EVENT_WORDS {
+            self.grow();
         }
+        self.words[pos..pos + EVENT_WORDS].copy_from_slice(&w);
+        self.pos = pos + n;
+    }
+
+    /// Makes room for at least one more event (all of the allocation, at least twice the
+    /// words so far).
+    #[cold]
+    #[inline(never)]
+    fn grow(&mut self) {
+        let want = (self.pos + EVENT_WORDS)
+            .max(2 * self.words.len())
+            .max(self.words.capacity())
+            .max(64);
+        self.words.resize(want, 0);
+    }
+
+    /// The zigzag difference of `value` to the last sequence-like operand of `obj` in this
+    /// frame (see the module docs).
+    #[inline]
+    fn seq_delta(&mut self, obj: ObjectId, value: u64) -> u64 {
+        let base = self.cache.base(obj, value);
+        zigzag(value.wrapping_sub(base) as i64)
     }
 }
 
@@ -623,6 +683,7 @@ tags! {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::{any, prop_oneof};
 
     #[test]
     fn zigzag_round_trips_extremes() {
@@ -664,6 +725,238 @@ mod tests {
         );
         assert_eq!(out[1].ts, 20);
         assert_eq!(out[1].task, 7);
+    }
+
+    /// The encoder as it was written before events were assembled in an array (one `push`
+    /// per word): the words must stay identical.
+    fn reference_push(
+        words: &mut Vec<u64>,
+        last_ts: &mut u64,
+        cache: &mut SeqCache,
+        ts: u64,
+        loc: Option<u32>,
+        kind: &EventKind,
+    ) {
+        use EventKind::*;
+        let mut seq = |w: &mut Vec<u64>, obj: ObjectId, value: u64| {
+            let base = cache.base(obj, value);
+            w.push(obj);
+            w.push(zigzag(value.wrapping_sub(base) as i64));
+        };
+        let dt = ts.wrapping_sub(*last_ts) as i64;
+        *last_ts = ts;
+        let w = words;
+        w.push(Tag::of(kind) as u64);
+        w.push(zigzag(dt));
+        w.push(loc.map_or(0, |l| l as u64 + 1));
+        match *kind {
+            TaskSpawn { child } | TaskJoin { child } => w.push(child as u64),
+            TaskStart | TaskEnd | Yield => {}
+            LockRequest { lock: o }
+            | MutexTryLockFailed { mutex: o }
+            | CondvarNotifyOne { condvar: o }
+            | CondvarNotifyAll { condvar: o }
+            | ChanMake { chan: o }
+            | OnceBegin { once: o }
+            | OnceEnd { once: o }
+            | OnceAlreadyDone { once: o }
+            | VarRead { var: o }
+            | VarWrite { var: o } => w.push(o),
+            MutexLock { mutex: o, seq: s }
+            | MutexUnlock { mutex: o, seq: s }
+            | RwReadLock { lock: o, seq: s }
+            | RwReadUnlock { lock: o, seq: s }
+            | RwWriteLock { lock: o, seq: s }
+            | RwWriteUnlock { lock: o, seq: s }
+            | ChanSendBegin { chan: o, seq: s }
+            | ChanSendEnd { chan: o, seq: s }
+            | ChanClose { chan: o, seq: s }
+            | WaitGroupWait { wg: o, seq: s }
+            | BarrierLeave { barrier: o, seq: s } => seq(w, o, s),
+            CondvarWaitBegin { condvar, mutex } => {
+                w.push(condvar);
+                w.push(mutex);
+            }
+            CondvarWaitEnd {
+                condvar,
+                mutex,
+                timed_out,
+            } => {
+                w.push(condvar);
+                w.push(mutex);
+                w.push(timed_out as u64);
+            }
+            ChanRecv { chan, result } => match result {
+                RecvResult::Value { seq: s } => {
+                    w.push(0);
+                    seq(w, chan, s);
+                }
+                RecvResult::Closed { closes } => {
+                    w.push(1);
+                    w.push(chan);
+                    w.push(closes);
+                }
+            },
+            WaitGroupAdd { wg, delta } => {
+                w.push(wg);
+                w.push(zigzag(delta));
+            }
+            WaitGroupDone {
+                wg: o,
+                seq: s,
+                zero: flag,
+            }
+            | BarrierArrive {
+                barrier: o,
+                seq: s,
+                last: flag,
+            } => {
+                w.push(flag as u64);
+                seq(w, o, s);
+            }
+            AtomicLoad {
+                atomic,
+                order,
+                version,
+            }
+            | AtomicStore {
+                atomic,
+                order,
+                version,
+            }
+            | AtomicRmw {
+                atomic,
+                order,
+                version,
+            } => {
+                w.push(order.to_code());
+                seq(w, atomic, version);
+            }
+            SpanEnter { name, span } => {
+                w.push(name as u64);
+                w.push(span);
+            }
+            SpanExit { span } => w.push(span),
+            UserEvent { message } => w.push(message as u64),
+            Sleep { nanos } => w.push(nanos),
+        }
+    }
+
+    /// Every event kind, built from a tag number and raw operands (few objects, so the
+    /// sequence cache hits and misses).
+    fn any_kind(tag: u8, obj: u64, a: u64, b: u64, flag: bool, order: u8) -> EventKind {
+        use EventKind::*;
+        let order = [
+            MemOrder::Relaxed,
+            MemOrder::Release,
+            MemOrder::Acquire,
+            MemOrder::AcqRel,
+            MemOrder::SeqCst,
+        ][order as usize % 5];
+        let seq = a;
+        match tag % 41 {
+            0 => TaskSpawn { child: a as u32 },
+            1 => TaskStart,
+            2 => TaskEnd,
+            3 => TaskJoin { child: a as u32 },
+            4 => LockRequest { lock: obj },
+            5 => MutexLock { mutex: obj, seq },
+            6 => MutexUnlock { mutex: obj, seq },
+            7 => MutexTryLockFailed { mutex: obj },
+            8 => RwReadLock { lock: obj, seq },
+            9 => RwReadUnlock { lock: obj, seq },
+            10 => RwWriteLock { lock: obj, seq },
+            11 => RwWriteUnlock { lock: obj, seq },
+            12 => CondvarWaitBegin {
+                condvar: obj,
+                mutex: b,
+            },
+            13 => CondvarWaitEnd {
+                condvar: obj,
+                mutex: b,
+                timed_out: flag,
+            },
+            14 => CondvarNotifyOne { condvar: obj },
+            15 => CondvarNotifyAll { condvar: obj },
+            16 => ChanMake { chan: obj },
+            17 => ChanSendBegin { chan: obj, seq },
+            18 => ChanSendEnd { chan: obj, seq },
+            19 => ChanRecv {
+                chan: obj,
+                result: RecvResult::Value { seq },
+            },
+            20 => ChanRecv {
+                chan: obj,
+                result: RecvResult::Closed { closes: b },
+            },
+            21 => ChanClose { chan: obj, seq },
+            22 => OnceBegin { once: obj },
+            23 => OnceEnd { once: obj },
+            24 => OnceAlreadyDone { once: obj },
+            25 => WaitGroupAdd {
+                wg: obj,
+                delta: b as i64,
+            },
+            26 => WaitGroupDone {
+                wg: obj,
+                seq,
+                zero: flag,
+            },
+            27 => WaitGroupWait { wg: obj, seq },
+            28 => BarrierArrive {
+                barrier: obj,
+                seq,
+                last: flag,
+            },
+            29 => BarrierLeave { barrier: obj, seq },
+            30 => AtomicLoad {
+                atomic: obj,
+                order,
+                version: seq,
+            },
+            31 => AtomicStore {
+                atomic: obj,
+                order,
+                version: seq,
+            },
+            32 => AtomicRmw {
+                atomic: obj,
+                order,
+                version: seq,
+            },
+            33 => VarRead { var: obj },
+            34 => VarWrite { var: obj },
+            35 => SpanEnter {
+                name: a as u32,
+                span: b,
+            },
+            36 => SpanExit { span: b },
+            37 => UserEvent { message: a as u32 },
+            38 => Sleep { nanos: b },
+            39 => Yield,
+            _ => MutexLock { mutex: obj + 16, seq },
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn words_match_the_word_by_word_encoder(
+            events in proptest::collection::vec(
+                (any::<u64>(), proptest::option::of(any::<u32>()), any::<u8>(), 0u64..40, prop_oneof![0u64..100, any::<u64>()], any::<u64>(), any::<bool>(), any::<u8>()),
+                0..200,
+            )
+        ) {
+            let mut enc = FrameEncoder::new();
+            // A recycled buffer holding old words: they must not leak into the frame.
+            enc.restart(vec![u64::MAX; 37]);
+            let (mut words, mut last_ts, mut cache) = (Vec::new(), 0, SeqCache::new());
+            for (ts, loc, tag, obj, a, b, flag, order) in events {
+                let kind = any_kind(tag, obj, a, b, flag, order);
+                enc.push(ts, loc, &kind);
+                reference_push(&mut words, &mut last_ts, &mut cache, ts, loc, &kind);
+            }
+            proptest::prop_assert_eq!(enc.take(), words);
+        }
     }
 
     #[test]
