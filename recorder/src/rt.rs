@@ -367,22 +367,27 @@ impl std::fmt::Debug for Obj {
 // Per-thread buffers
 
 const NO_TASK: TaskId = TaskId::MAX;
-const LOC_SLOTS: usize = 256;
+const LOC_SLOTS: usize = 512;
+const TRACING_LOC_SLOTS: usize = 64;
 
+/// A location-cache slot keyed by the address of a `&'static Location` (what
+/// `Location::caller()` returns: one static per call site, so an address always names the
+/// same file, line and column).
 #[derive(Clone, Copy)]
 struct LocSlot {
-    file: usize,
-    line: u32,
-    column: u32,
+    addr: usize,
     id: LocId,
 }
 
-const EMPTY_SLOT: LocSlot = LocSlot {
-    file: 0,
-    line: 0,
-    column: 0,
-    id: 0,
-};
+const EMPTY_SLOT: LocSlot = LocSlot { addr: 0, id: 0 };
+
+/// A location-cache slot for `tracing` callsites (file and line, no `Location`).
+#[derive(Clone, Copy)]
+struct FileLineSlot {
+    file: usize,
+    line: u32,
+    id: LocId,
+}
 
 struct Local {
     task: TaskId,
@@ -391,12 +396,17 @@ struct Local {
     cap: usize,
     flush_ns: u64,
     tx: Option<stdmpsc::SyncSender<Msg>>,
+    /// Direct-mapped location cache keyed by `Location` address.
     locs: Box<[LocSlot; LOC_SLOTS]>,
+    /// Direct-mapped cache of `tracing` callsite locations.
+    tracing_locs: Box<[FileLineSlot; TRACING_LOC_SLOTS]>,
     /// Interned `&'static str`s (span names): (address, length, id).
     strs: Box<[(usize, usize, StrId); STR_SLOTS]>,
 }
 
 const STR_SLOTS: usize = 64;
+/// Room reserved per buffered event in a fresh buffer (typical events take 4 to 6 words).
+const WORDS_PER_EVENT: usize = 6;
 
 thread_local! {
     static LOCAL: RefCell<Local> = RefCell::new(Local {
@@ -407,6 +417,7 @@ thread_local! {
         flush_ns: 0,
         tx: None,
         locs: Box::new([EMPTY_SLOT; LOC_SLOTS]),
+        tracing_locs: Box::new([FileLineSlot { file: 0, line: 0, id: 0 }; TRACING_LOC_SLOTS]),
         strs: Box::new([(0, 0, 0); STR_SLOTS]),
     });
 }
@@ -421,7 +432,11 @@ impl Local {
         self.cap = g.config.buffer_events.max(1);
         self.flush_ns = g.config.flush_interval.as_nanos().min(u64::MAX as u128) as u64;
         self.tx = Some(g.tx.clone());
-        let words = g.pool.lock().pop().unwrap_or_default();
+        let words = g
+            .pool
+            .lock()
+            .pop()
+            .unwrap_or_else(|| Vec::with_capacity(self.cap.saturating_mul(WORDS_PER_EVENT)));
         self.enc.restart(words);
         self.task = task;
         true
@@ -444,29 +459,45 @@ impl Local {
         true
     }
 
+    /// The id of a caller location: one load and compare on a hit.
     #[inline]
     fn loc(&mut self, l: &'static Location<'static>) -> LocId {
-        self.loc_of(l.file(), l.line(), l.column())
-    }
-
-    #[inline]
-    fn loc_of(&mut self, file: &'static str, line: u32, column: u32) -> LocId {
-        let fp = file.as_ptr() as usize;
-        let h = (fp >> 3) ^ (line as usize).wrapping_mul(0x9e37) ^ (column as usize).wrapping_mul(31);
-        let slot = &mut self.locs[h % LOC_SLOTS];
-        if slot.file == fp && slot.line == line && slot.column == column {
+        let addr = l as *const Location<'static> as usize;
+        // `Location`s are 8-aligned and at least 24 bytes apart.
+        let slot = &mut self.locs[(addr >> 3) % LOC_SLOTS];
+        if slot.addr == addr {
             return slot.id;
         }
+        Self::loc_miss(slot, l)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn loc_miss(slot: &mut LocSlot, l: &'static Location<'static>) -> LocId {
         let id = match global() {
-            Some(g) => g.registry.lock().loc_id(file, line, column),
+            Some(g) => g.registry.lock().loc_id(l.file(), l.line(), l.column()),
             None => 0,
         };
         *slot = LocSlot {
-            file: fp,
-            line,
-            column,
+            addr: l as *const Location<'static> as usize,
             id,
         };
+        id
+    }
+
+    /// The id of a `tracing` callsite location (file and line).
+    fn file_line(&mut self, file: &'static str, line: u32) -> LocId {
+        let fp = file.as_ptr() as usize;
+        let h = (fp >> 3) ^ (line as usize).wrapping_mul(0x9e37);
+        let slot = &mut self.tracing_locs[h % TRACING_LOC_SLOTS];
+        if slot.file == fp && slot.line == line {
+            return slot.id;
+        }
+        let id = match global() {
+            Some(g) => g.registry.lock().loc_id(file, line, 0),
+            None => 0,
+        };
+        *slot = FileLineSlot { file: fp, line, id };
         id
     }
 
@@ -510,7 +541,9 @@ impl Local {
             return;
         }
         let events = self.enc.len();
-        let fresh = global().and_then(|g| g.pool.lock().pop()).unwrap_or_default();
+        let fresh = global()
+            .and_then(|g| g.pool.lock().pop())
+            .unwrap_or_else(|| Vec::with_capacity(self.cap.saturating_mul(WORDS_PER_EVENT)));
         let words = self.enc.take();
         self.enc.restart(fresh);
         if let Some(tx) = &self.tx {
@@ -558,7 +591,7 @@ pub(crate) fn emit_at(file: Option<&'static str>, line: Option<u32>, kind: Event
             if l.task == NO_TASK && !l.register() {
                 return;
             }
-            let loc = file.map(|f| l.loc_of(f, line.unwrap_or(0), 0));
+            let loc = file.map(|f| l.file_line(f, line.unwrap_or(0)));
             l.push_id(loc, kind);
         }
     });
@@ -572,7 +605,7 @@ pub(crate) fn emit_span_enter(name: &'static str, span: u64, file: Option<&'stat
                 return;
             }
             let name = l.static_str(name);
-            let loc = file.map(|f| l.loc_of(f, line.unwrap_or(0), 0));
+            let loc = file.map(|f| l.file_line(f, line.unwrap_or(0)));
             l.push_id(loc, EventKind::SpanEnter { name, span });
         }
     });
@@ -687,8 +720,7 @@ fn writer_main(
                 if let Some(g) = global() {
                     let mut pool = g.pool.lock();
                     if pool.len() < 64 {
-                        let mut words = words;
-                        words.clear();
+                        // Not cleared: the encoder overwrites it (and need not zero it).
                         pool.push(words);
                     }
                 }
