@@ -130,22 +130,36 @@ fn push_uint_array(out: &mut Vec<u8>, words: &[u64]) {
         out.push(0xdd);
         out.extend_from_slice(&(n as u32).to_be_bytes());
     }
-    out.reserve(n * 2);
-    for &v in words {
-        if v < 0x80 {
-            out.push(v as u8);
-        } else if v <= 0xff {
-            out.extend_from_slice(&[0xcc, v as u8]);
-        } else if v <= 0xffff {
-            out.push(0xcd);
-            out.extend_from_slice(&(v as u16).to_be_bytes());
-        } else if v <= 0xffff_ffff {
-            out.push(0xce);
-            out.extend_from_slice(&(v as u32).to_be_bytes());
-        } else {
-            out.push(0xcf);
-            out.extend_from_slice(&v.to_be_bytes());
+    out.reserve(n + n / 2);
+    // Encoded a chunk at a time into a stack buffer (at most 9 bytes per word), then
+    // appended with one copy: no capacity check per byte.
+    const CHUNK: usize = 64;
+    let mut tmp = [0u8; CHUNK * 9];
+    for chunk in words.chunks(CHUNK) {
+        let mut i = 0;
+        for &v in chunk {
+            if v < 0x80 {
+                tmp[i] = v as u8;
+                i += 1;
+            } else if v <= 0xff {
+                tmp[i] = 0xcc;
+                tmp[i + 1] = v as u8;
+                i += 2;
+            } else if v <= 0xffff {
+                tmp[i] = 0xcd;
+                tmp[i + 1..i + 3].copy_from_slice(&(v as u16).to_be_bytes());
+                i += 3;
+            } else if v <= 0xffff_ffff {
+                tmp[i] = 0xce;
+                tmp[i + 1..i + 5].copy_from_slice(&(v as u32).to_be_bytes());
+                i += 5;
+            } else {
+                tmp[i] = 0xcf;
+                tmp[i + 1..i + 9].copy_from_slice(&v.to_be_bytes());
+                i += 9;
+            }
         }
+        out.extend_from_slice(&tmp[..i]);
     }
 }
 
