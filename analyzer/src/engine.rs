@@ -29,7 +29,7 @@
 //! mutually concurrent, not by the number of tasks that ever touched the variable.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BinaryHeap, HashMap};
 use std::rc::Rc;
 
 use hb_format::{Def, Event, EventKind, LocId, ObjectId, ObjectKind, RecvResult, Symbols, TaskId};
@@ -228,10 +228,8 @@ struct TaskState {
     end: Option<(Clocks, Site)>,
     last: Option<Site>,
     held: Vec<Held>,
-    /// The last synchronizations, most recent first.
-    syncs: VecDeque<SyncOp>,
-    /// `syncs` frozen for the access records (an id in [`SnapArena`], [`NO_SNAP`] when not
-    /// built yet or `syncs` is empty), rebuilt after each new synchronization.
+    /// The last synchronizations, most recent first: a list in [`SnapArena`] ([`NO_SNAP`]
+    /// before the first).
     snap: u32,
     /// A diagnostic about events after the end was already given.
     after_end_reported: bool,
@@ -435,45 +433,60 @@ struct Cold {
 /// No snapshot (see [`SnapArena`]).
 const NO_SNAP: u32 = u32::MAX;
 
-/// Frozen lists of a task's last synchronizations, referenced by id from the access
-/// records: one flat arena instead of a reference-counted allocation per list, so an
-/// access costs no allocation and no reference-count traffic. Lists no record or task
-/// refers to any more are dropped by [`Engine::collect_snaps`] whenever the arena has grown
-/// by half since the last collection, so it stays proportional to the live records.
+/// A task's last synchronizations as persistent lists: each synchronization is one node
+/// pointing to the task's previous one, and a list is the id of its newest node (read up to
+/// [`Options::explain_syncs`] nodes deep). A task's current list and the list an access
+/// record keeps are just ids: a new synchronization writes one node, an access writes
+/// nothing, and lists share their older nodes. Nodes no record or task can reach any more
+/// are dropped by [`Engine::collect_snaps`] whenever the arena has doubled since the
+/// last collection, so it stays proportional to the live records.
 #[derive(Debug)]
 struct SnapArena {
+    /// Each node's operation...
     ops: Vec<SyncOp>,
-    /// `(start, len)` in `ops` of each list.
-    spans: Vec<(u32, u32)>,
-    /// Collect when `spans` reaches this length.
+    /// ...and the task's synchronization before it ([`NO_SNAP`]: none, or collected
+    /// because no list reaches that deep through this node). Apart from `ops`, so that a
+    /// collection's marking pass reads only these.
+    prevs: Vec<u32>,
+    /// How many nodes a list holds at most.
+    depth: usize,
+    /// Collect when `nodes` reaches this length.
     next_gc: usize,
 }
 
-/// The arena is never collected below this many lists.
+/// The arena is never collected below this many nodes.
 const SNAP_GC_MIN: usize = 1 << 14;
 
 impl SnapArena {
-    fn new() -> Self {
+    fn new(depth: usize) -> Self {
         SnapArena {
             ops: Vec::new(),
-            spans: Vec::new(),
+            prevs: Vec::new(),
+            depth,
             next_gc: SNAP_GC_MIN,
         }
     }
 
-    fn add(&mut self, ops: impl Iterator<Item = SyncOp>) -> u32 {
-        let start = self.ops.len();
-        self.ops.extend(ops);
-        let id = self.spans.len() as u32;
-        self.spans.push((start as u32, (self.ops.len() - start) as u32));
+    /// The list `prev` with `op` in front.
+    fn push(&mut self, op: SyncOp, prev: u32) -> u32 {
+        let id = self.ops.len() as u32;
+        self.ops.push(op);
+        self.prevs.push(prev);
         id
     }
 
-    fn get(&self, id: u32) -> &[SyncOp] {
-        match self.spans.get(id as usize) {
-            Some(&(start, len)) => &self.ops[start as usize..(start + len) as usize],
-            None => &[],
+    /// The operations of list `id`, most recent first.
+    fn get(&self, id: u32) -> Vec<SyncOp> {
+        let mut out = Vec::new();
+        let mut at = id;
+        while out.len() < self.depth {
+            let Some(op) = self.ops.get(at as usize) else {
+                break;
+            };
+            out.push(*op);
+            at = self.prevs[at as usize];
         }
+        out
     }
 }
 
@@ -569,7 +582,7 @@ impl Engine {
             objs: DenseMap::default(),
             vars: DenseMap::default(),
             scratch: Vec::new(),
-            snaps: SnapArena::new(),
+            snaps: SnapArena::new(opts.explain_syncs.clamp(1, 4)),
             heap: BinaryHeap::new(),
             waiters: FastMap::default(),
             pending: 0,
@@ -619,7 +632,6 @@ impl Engine {
             end: None,
             last: None,
             held: Vec::new(),
-            syncs: VecDeque::new(),
             snap: NO_SNAP,
             after_end_reported: false,
         });
@@ -1122,14 +1134,17 @@ impl Engine {
         if partner.is_some_and(|p| p.task == at.task) {
             return;
         }
-        t.syncs.push_front(SyncOp {
+        if self.snaps.ops.len() >= self.snaps.next_gc {
+            self.collect_snaps();
+        }
+        let op = SyncOp {
             kind,
             object,
             at,
             partner,
-        });
-        t.syncs.truncate(self.opts.explain_syncs.clamp(1, 4));
-        t.snap = NO_SNAP;
+        };
+        let prev = self.tasks[ix].snap;
+        self.tasks[ix].snap = self.snaps.push(op, prev);
         for p in partners {
             if p.task != at.task {
                 self.stats.edges += 1;
@@ -1923,9 +1938,6 @@ impl Engine {
     /// Race check and bookkeeping for one access.
     fn access(&mut self, ix: usize, var: ObjectId, kind: AccessKind, site: Site) {
         self.stats.accesses += 1;
-        if self.tasks[ix].snap == NO_SNAP && !self.tasks[ix].syncs.is_empty() {
-            self.freeze_syncs(ix);
-        }
         let loc = loc_key(site.loc);
         let t = &self.tasks[ix];
         let clock = &t.clocks.hb.0[..];
@@ -2008,16 +2020,6 @@ impl Engine {
             self.report_found(var, kind, site, ix, &mut found);
         }
         self.scratch = found;
-    }
-
-    /// Freezes the task's last synchronizations for its access records (see [`SnapArena`]).
-    #[inline(never)]
-    fn freeze_syncs(&mut self, ix: usize) {
-        if self.snaps.spans.len() >= self.snaps.next_gc {
-            self.collect_snaps();
-        }
-        let t = &mut self.tasks[ix];
-        t.snap = self.snaps.add(t.syncs.iter().copied());
     }
 
     #[inline(never)]
@@ -2105,13 +2107,19 @@ impl Engine {
         self.scratch = found;
     }
 
-    /// Drops the snapshots nothing refers to and renumbers the others (see [`SnapArena`]).
+    /// Drops the snapshot nodes no list of a record or task reaches and renumbers the
+    /// others (see [`SnapArena`]).
+    #[inline(never)]
     fn collect_snaps(&mut self) {
-        let n = self.snaps.spans.len();
-        let mut remap = vec![NO_SNAP; n];
+        let depth = self.snaps.depth as u32;
+        let prevs = &mut self.snaps.prevs;
+        // How many nodes of a list starting here some record or task still reads (0: dead);
+        // the heads first, then, newest to oldest, each node passes its budget less one to
+        // its `prev` (always older): one sequential pass instead of a walk per record.
+        let mut remap = vec![0u32; prevs.len()];
         let mut mark = |id: u32| {
             if let Some(m) = remap.get_mut(id as usize) {
-                *m = 0;
+                *m = depth;
             }
         };
         for t in &self.tasks {
@@ -2122,22 +2130,30 @@ impl Engine {
                 mark(c.syncs);
             }
         }
-        // Compacted in place: live lists only move down.
-        let (mut live, mut end) = (0usize, 0u32);
-        for (id, m) in remap.iter_mut().enumerate() {
-            if *m != NO_SNAP {
-                *m = live as u32;
-                let (start, len) = self.snaps.spans[id];
-                let range = start as usize..(start + len) as usize;
-                self.snaps.ops.copy_within(range, end as usize);
-                self.snaps.spans[live] = (end, len);
-                live += 1;
-                end += len;
+        for id in (0..prevs.len()).rev() {
+            let b = remap[id];
+            if b > 1 {
+                if let Some(p) = remap.get_mut(prevs[id] as usize) {
+                    *p = (*p).max(b - 1);
+                }
             }
         }
-        self.snaps.ops.truncate(end as usize);
-        self.snaps.spans.truncate(live);
-        self.snaps.next_gc = (live + live / 2).max(SNAP_GC_MIN);
+        // Compacted in place: live nodes only move down, and a node's `prev` is older, so
+        // it is renumbered already.
+        let mut live = 0usize;
+        for id in 0..prevs.len() {
+            if remap[id] == 0 {
+                remap[id] = NO_SNAP;
+                continue;
+            }
+            remap[id] = live as u32;
+            prevs[live] = remap.get(prevs[id] as usize).copied().unwrap_or(NO_SNAP);
+            self.snaps.ops[live] = self.snaps.ops[id];
+            live += 1;
+        }
+        prevs.truncate(live);
+        self.snaps.ops.truncate(live);
+        self.snaps.next_gc = (2 * live).max(SNAP_GC_MIN);
         let re = |id: u32| remap.get(id as usize).copied().unwrap_or(NO_SNAP);
         for t in &mut self.tasks {
             t.snap = re(t.snap);
@@ -2171,7 +2187,7 @@ impl Engine {
             ts: site.ts,
         };
         let side = |s: u32| SideExplanation {
-            last_syncs: self.snaps.get(s).to_vec(),
+            last_syncs: self.snaps.get(s),
         };
         let explanation = Explanation {
             first: side(c.syncs),
@@ -2292,6 +2308,60 @@ mod tests {
         }
         let a = e.finish(Vec::new(), "t".into());
         format!("{:?} {:?} {:?}", a.races, a.diagnostics, a.stats)
+    }
+
+    /// A record's list of two synchronizations keeps both nodes through many collections
+    /// of the arena while the task synchronizes on.
+    #[test]
+    fn two_deep_explanations_survive_collections() {
+        let defs: Vec<Def> = (0..2)
+            .map(|id| Def::Task {
+                id,
+                name: None,
+                parent: (id == 1).then_some(0),
+            })
+            .collect();
+        let (chan, x) = (7, 9);
+        let mut events = Vec::new();
+        let mut ev = |task, kind| {
+            let ts = events.len() as u64;
+            events.push(Event {
+                task,
+                ts,
+                loc: Some(ts as u32),
+                kind,
+            });
+        };
+        ev(0, EventKind::TaskSpawn { child: 1 });
+        ev(1, EventKind::TaskStart);
+        for seq in 1..=100_000u64 {
+            ev(0, EventKind::ChanSendBegin { chan, seq });
+            ev(
+                1,
+                EventKind::ChanRecv {
+                    chan,
+                    result: RecvResult::Value { seq },
+                },
+            );
+            ev(1, EventKind::VarRead { var: 100 + seq % 50 });
+            if seq == 1 {
+                // After the spawn and the first receive: both are in its explanation.
+                ev(1, EventKind::VarWrite { var: x });
+            }
+        }
+        ev(0, EventKind::VarWrite { var: x });
+        let mut e = Engine::new(&Options::default());
+        for d in &defs {
+            e.define(d);
+        }
+        for v in events {
+            e.push(v);
+        }
+        let a = e.finish(Vec::new(), "t".into());
+        let race = a.races.iter().find(|r| r.var == x).expect("the race on x");
+        let kinds: Vec<_> = race.explanation.first.last_syncs.iter().map(|s| s.kind).collect();
+        assert_eq!(kinds, [EdgeKind::ChanSend, EdgeKind::Spawn]);
+        assert_eq!(race.explanation.first.last_syncs[0].at.event, 3);
     }
 
     #[test]
