@@ -194,8 +194,7 @@ pub struct TraceReader<R: Read> {
     header: Header,
     pending: Option<Error>,
     done: bool,
-    /// Scratch buffers reused from frame to frame.
-    payload: Vec<u8>,
+    /// Scratch buffer reused from frame to frame.
     words: Vec<u64>,
 }
 
@@ -227,9 +226,11 @@ impl<R: Read> TraceReader<R> {
         }
         src.consume(MAGIC.len());
         let offset = src.offset;
-        let mut payload = Vec::new();
-        let header = match read_frame(&mut src, &mut payload)? {
-            RawFrame::Ok { kind: FRAME_HEADER } => rmp_serde::from_slice::<Header>(&payload)
+        let header = match read_frame(&mut src)? {
+            RawFrame::Ok {
+                kind: FRAME_HEADER,
+                payload,
+            } => rmp_serde::from_slice::<Header>(&src.buf[payload])
                 .map_err(|e| Error::at(ErrorKind::BadPayload(format!("header: {e}")), offset))?,
             RawFrame::Ok { kind, .. } => {
                 return Err(Error::at(
@@ -269,7 +270,6 @@ impl<R: Read> TraceReader<R> {
             header,
             pending: None,
             done: false,
-            payload,
             words: Vec::new(),
         })
     }
@@ -295,21 +295,24 @@ impl<R: Read> TraceReader<R> {
             return None;
         }
         let offset = self.src.offset;
-        match read_frame(&mut self.src, &mut self.payload) {
+        match read_frame(&mut self.src) {
             Ok(RawFrame::Eof) => {
                 self.done = true;
                 None
             }
-            Ok(RawFrame::Ok { kind: FRAME_BATCH }) => Some(
-                decode_batch_into(offset, &self.payload, &mut self.words, frame).map(|err| {
+            Ok(RawFrame::Ok {
+                kind: FRAME_BATCH,
+                payload,
+            }) => Some(
+                decode_batch_into(offset, &self.src.buf[payload], &mut self.words, frame).map(|err| {
                     self.pending = err;
                 }),
             ),
-            Ok(RawFrame::Ok { kind }) => Some(Err(Error::at(
+            Ok(RawFrame::Ok { kind, payload }) => Some(Err(Error::at(
                 ErrorKind::UnknownFrame {
                     version: FRAME_VERSION,
                     kind,
-                    len: self.payload.len() as u32,
+                    len: payload.len() as u32,
                 },
                 offset,
             ))),
@@ -554,9 +557,11 @@ fn decode_batch_into(
 }
 
 enum RawFrame {
-    /// An intact frame of a known version; its payload was copied to the caller's buffer.
+    /// An intact frame of a known version; its payload is `payload` in the source's buffer
+    /// (already consumed: valid until the next read from the source).
     Ok {
         kind: u8,
+        payload: std::ops::Range<usize>,
     },
     Unknown {
         version: u8,
@@ -566,9 +571,9 @@ enum RawFrame {
     Eof,
 }
 
-/// Reads one frame at the current position (its payload goes to `payload`). On damage,
-/// skips to the next intact frame and returns the error describing the damaged range.
-fn read_frame<R: Read>(src: &mut Source<R>, payload: &mut Vec<u8>) -> Result<RawFrame, Error> {
+/// Reads one frame at the current position (its payload stays in the source's buffer). On
+/// damage, skips to the next intact frame and returns the error describing the damaged range.
+fn read_frame<R: Read>(src: &mut Source<R>) -> Result<RawFrame, Error> {
     let start = src.offset;
     src.fill(FRAME_HEAD_LEN)?;
     let avail = src.available();
@@ -626,13 +631,12 @@ fn read_frame<R: Read>(src: &mut Source<R>, payload: &mut Vec<u8>) -> Result<Raw
             ErrorKind::BadChecksum { stored, computed }.to_string(),
         ));
     }
-    payload.clear();
-    payload.extend_from_slice(&avail[FRAME_HEAD_LEN..total]);
+    let payload = src.pos + FRAME_HEAD_LEN..src.pos + total;
     src.consume(total);
     if version != FRAME_VERSION || kind > FRAME_BATCH {
         return Ok(RawFrame::Unknown { version, kind, len });
     }
-    Ok(RawFrame::Ok { kind })
+    Ok(RawFrame::Ok { kind, payload })
 }
 
 /// Skips from `start` to the next intact frame (or the end of input) and describes the
@@ -711,15 +715,22 @@ fn holds_intact_frame(buf: &[u8]) -> bool {
     }
 }
 
-/// A growable read buffer over a `Read`, tracking the absolute offset.
+/// A growable read buffer over a `Read`, tracking the absolute offset. The input is read
+/// straight into the buffer (no intermediate chunk), and frames are decoded from it in
+/// place.
 #[derive(Debug)]
 struct Source<R> {
     input: R,
+    /// Initialized once and reused; the unconsumed bytes are `buf[pos..end]`.
     buf: Vec<u8>,
     pos: usize,
+    end: usize,
     offset: u64,
     eof: bool,
 }
+
+/// The least room [`Source::fill`] reads into beyond the bytes asked for.
+const READ_CHUNK: usize = 64 * 1024;
 
 impl<R: Read> Source<R> {
     fn new(input: R) -> Self {
@@ -727,13 +738,14 @@ impl<R: Read> Source<R> {
             input,
             buf: Vec::new(),
             pos: 0,
+            end: 0,
             offset: 0,
             eof: false,
         }
     }
 
     fn available(&self) -> &[u8] {
-        &self.buf[self.pos..]
+        &self.buf[self.pos..self.end]
     }
 
     fn at_eof(&self) -> bool {
@@ -747,21 +759,27 @@ impl<R: Read> Source<R> {
 
     /// Makes at least `n` bytes available unless the input ends first.
     fn fill(&mut self, n: usize) -> Result<(), Error> {
-        if self.buf.len() - self.pos >= n || self.eof {
+        if self.end - self.pos >= n || self.eof {
             return Ok(());
         }
         if self.pos > 0 {
-            self.buf.drain(..self.pos);
+            self.buf.copy_within(self.pos..self.end, 0);
+            self.end -= self.pos;
             self.pos = 0;
         }
-        let mut chunk = [0u8; 64 * 1024];
-        while self.buf.len() < n {
-            match self.input.read(&mut chunk) {
+        while self.end < n {
+            // Room for one chunk beyond the data: the buffer grows only with data that
+            // arrived (at most one maximal frame plus one chunk), not with what a frame
+            // head claims.
+            if self.buf.len() < self.end + READ_CHUNK {
+                self.buf.resize(self.end + READ_CHUNK, 0);
+            }
+            match self.input.read(&mut self.buf[self.end..]) {
                 Ok(0) => {
                     self.eof = true;
                     break;
                 }
-                Ok(k) => self.buf.extend_from_slice(&chunk[..k]),
+                Ok(k) => self.end += k,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(Error::at(ErrorKind::Io(e), self.offset)),
             }
