@@ -122,8 +122,11 @@ impl<V> DenseMap<V> {
     }
 
     /// The value of `id`, created by `make` if there is none.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn get_or_insert_with(&mut self, id: u64, make: impl FnOnce() -> V) -> &mut V {
+        if let Some(i) = self.index.get(id) {
+            return &mut self.vals[i];
+        }
         let (i, new) = self.index.get_or_add(id);
         if new {
             self.vals.push(make());

@@ -1486,12 +1486,24 @@ impl Engine {
     }
 
     /// Ends a synchronization event: the task moves to its next step.
+    #[inline]
     fn after_sync(&mut self, ix: usize, key: Option<Key>) -> Option<Key> {
         let t = &mut self.tasks[ix];
-        let s = t.clocks.hb.get(ix) + 1;
-        t.clocks.hb.set(ix, s);
+        let s = match t.clocks.hb.0.get_mut(ix) {
+            Some(own) => {
+                *own += 1;
+                *own
+            }
+            None => {
+                t.clocks.hb.set(ix, 1);
+                1
+            }
+        };
         if self.track_nl {
-            t.clocks.nl.set(ix, s);
+            match t.clocks.nl.0.get_mut(ix) {
+                Some(own) => *own = s,
+                None => t.clocks.nl.set(ix, s),
+            }
         }
         key
     }
@@ -1639,7 +1651,12 @@ impl Engine {
                 return Key::Obj(mutex);
             }
             Some(p) => {
-                t.held.remove(p);
+                // Usually the innermost lock: no shifting.
+                if p + 1 == t.held.len() {
+                    t.held.pop();
+                } else {
+                    t.held.remove(p);
+                }
             }
             None => {
                 let tname = self.symbols.task_name(ev.task);
@@ -1743,7 +1760,12 @@ impl Engine {
             .position(|h| h.obj == lock && h.seq == seq && h.mode == mode);
         match held {
             Some(p) => {
-                t.held.remove(p);
+                // Usually the innermost lock: no shifting.
+                if p + 1 == t.held.len() {
+                    t.held.pop();
+                } else {
+                    t.held.remove(p);
+                }
             }
             None => {
                 let name = self.symbols.object_name(lock);

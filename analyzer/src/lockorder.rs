@@ -134,6 +134,10 @@ impl LockOrder {
                 _ => site,
             }
         };
+        // Nothing held, no edge (the usual case).
+        if held.is_empty() {
+            return;
+        }
         self.add(task, held, obj, mode, requested_at, nl, ix);
     }
 
