@@ -686,6 +686,18 @@ impl Engine {
             self.push_run(events);
             return;
         }
+        self.push_mixed(events);
+    }
+
+    /// Adds the events of a decoded frame, which are all of task `task` (the frame's):
+    /// [`Engine::push_all`] without reading every event to check that.
+    pub(crate) fn push_frame(&mut self, task: TaskId, events: &mut Vec<Event>) {
+        debug_assert!(events.iter().all(|e| e.task == task));
+        self.push_run(events);
+    }
+
+    /// [`Engine::push_all`] for events of several tasks.
+    fn push_mixed(&mut self, events: &mut Vec<Event>) {
         let mut run = Vec::new();
         let mut i = 0;
         while i < events.len() {

@@ -136,7 +136,11 @@ pub fn analyze_path(
                 for def in &frame.defs {
                     engine.define(def);
                 }
-                engine.push_all(&mut frame.events);
+                // A frame holds the events of its task only (hb-format's `Frame`).
+                match frame.task {
+                    Some(task) => engine.push_frame(task, &mut frame.events),
+                    None => engine.push_all(&mut frame.events),
+                }
                 engine.pump();
             }
             Err(e) => lost.push(with_path(e).to_string()),
