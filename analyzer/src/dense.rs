@@ -111,6 +111,30 @@ impl<V> DenseMap<V> {
         }
     }
 
+    /// The position of `id`'s value, if it has one; positions never change.
+    #[inline]
+    pub(crate) fn position(&self, id: u64) -> Option<usize> {
+        self.index.get(id)
+    }
+
+    /// How many values there are.
+    #[inline]
+    pub(crate) fn len(&self) -> usize {
+        self.vals.len()
+    }
+
+    /// The value at `pos` (see [`DenseMap::position`]).
+    #[inline]
+    pub(crate) fn at(&self, pos: usize) -> Option<&V> {
+        self.vals.get(pos)
+    }
+
+    /// The value at `pos` (see [`DenseMap::position`]).
+    #[inline]
+    pub(crate) fn at_mut(&mut self, pos: usize) -> Option<&mut V> {
+        self.vals.get_mut(pos)
+    }
+
     /// Every value, in insertion order.
     pub(crate) fn values(&self) -> impl Iterator<Item = &V> {
         self.vals.iter()

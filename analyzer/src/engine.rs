@@ -233,7 +233,15 @@ struct TaskState {
     snap: u32,
     /// A diagnostic about events after the end was already given.
     after_end_reported: bool,
+    /// The variable slots of upcoming accesses, found when they were [`PREFETCH_SLOT`]
+    /// events ahead: `(variable, position in vars)` at `queue index % AHEAD` (a hint,
+    /// checked against the variable before use).
+    ahead: [(ObjectId, u32); AHEAD],
 }
+
+/// Entries of [`TaskState::ahead`]: more than [`PREFETCH_SLOT`], so that the front's entry
+/// is not overwritten before its access uses it.
+const AHEAD: usize = 16;
 
 impl TaskState {
     fn step(&self, ix: usize) -> u64 {
@@ -509,6 +517,17 @@ impl VarSt {
 
 const NO_LOC: u32 = u32::MAX;
 
+/// The variable an access event touches.
+#[inline(always)]
+fn access_var(ev: &Event) -> Option<ObjectId> {
+    use EventKind::*;
+    match ev.kind {
+        VarRead { var } | VarWrite { var } => Some(var),
+        AtomicLoad { atomic, .. } | AtomicStore { atomic, .. } | AtomicRmw { atomic, .. } => Some(atomic),
+        _ => None,
+    }
+}
+
 /// How many events ahead [`Engine::prefetch_ahead`] fetches a variable's slot...
 const PREFETCH_SLOT: usize = 8;
 /// ...and its record blocks.
@@ -634,6 +653,7 @@ impl Engine {
             held: Vec::new(),
             snap: NO_SNAP,
             after_end_reported: false,
+            ahead: [(0, u32::MAX); AHEAD],
         });
         ix
     }
@@ -838,6 +858,8 @@ impl Engine {
                 if let Some((var, kind)) = access {
                     let t = &mut self.tasks[ix];
                     if t.started && !t.ended {
+                        let (v, pos) = t.ahead[t.queue.head % AHEAD];
+                        let hint = (v == var && pos != u32::MAX).then_some(pos as usize);
                         t.queue.advance();
                         self.pending -= 1;
                         self.stats.events += 1;
@@ -848,7 +870,7 @@ impl Engine {
                             ts,
                         };
                         t.last = Some(site);
-                        self.access(ix, var, kind, site);
+                        self.access_at(ix, var, kind, site, hint);
                         continue;
                     }
                 }
@@ -878,35 +900,33 @@ impl Engine {
     /// on large variable tables): first the variable's slot, a few events later the
     /// record blocks it points to. A hint only: it changes no state.
     #[inline]
-    fn prefetch_ahead(&self, ix: usize) {
-        let q = &self.tasks[ix].queue;
-        if let Some(e) = q.get(PREFETCH_SLOT) {
-            if let Some(vs) = self.var_of(e) {
-                prefetch(vs as *const VarSt);
+    fn prefetch_ahead(&mut self, ix: usize) {
+        let t = &self.tasks[ix];
+        let q = &t.queue;
+        let far = q.get(PREFETCH_SLOT).and_then(access_var).and_then(|var| {
+            let pos = self.vars.position(var)?;
+            prefetch(self.vars.at(pos)? as *const VarSt);
+            Some((var, pos as u32))
+        });
+        let near = q.get(PREFETCH_RECORDS).and_then(access_var).and_then(|var| {
+            let (v, pos) = t.ahead[(q.head + PREFETCH_RECORDS) % AHEAD];
+            if v == var && pos != u32::MAX {
+                self.vars.at(pos as usize)
+            } else {
+                self.vars.get(&var)
             }
+        });
+        if let Some(vs) = near {
+            // First and last lines: the scan starts at the front, a removal moves
+            // the last record.
+            prefetch(vs.hot.as_ptr());
+            prefetch(vs.hot.as_ptr().wrapping_add(vs.hot.len().saturating_sub(1)));
+            prefetch(vs.cold.as_ptr());
+            prefetch(vs.cold.as_ptr().wrapping_add(vs.cold.len().saturating_sub(1)));
         }
-        if let Some(e) = q.get(PREFETCH_RECORDS) {
-            if let Some(vs) = self.var_of(e) {
-                // First and last lines: the scan starts at the front, a removal moves
-                // the last record.
-                prefetch(vs.hot.as_ptr());
-                prefetch(vs.hot.as_ptr().wrapping_add(vs.hot.len().saturating_sub(1)));
-                prefetch(vs.cold.as_ptr());
-                prefetch(vs.cold.as_ptr().wrapping_add(vs.cold.len().saturating_sub(1)));
-            }
-        }
-    }
-
-    /// The access records of the variable an access event touches, if it has any yet.
-    #[inline(always)]
-    fn var_of(&self, ev: &Event) -> Option<&VarSt> {
-        use EventKind::*;
-        match ev.kind {
-            VarRead { var } | VarWrite { var } => self.vars.get(&var),
-            AtomicLoad { atomic, .. } | AtomicStore { atomic, .. } | AtomicRmw { atomic, .. } => {
-                self.vars.get(&atomic)
-            }
-            _ => None,
+        if let Some(entry) = far {
+            let t = &mut self.tasks[ix];
+            t.ahead[(t.queue.head + PREFETCH_SLOT) % AHEAD] = entry;
         }
     }
 
@@ -1971,13 +1991,23 @@ impl Engine {
 
     /// Race check and bookkeeping for one access.
     fn access(&mut self, ix: usize, var: ObjectId, kind: AccessKind, site: Site) {
+        self.access_at(ix, var, kind, site, None);
+    }
+
+    /// [`Engine::access`], with `var`'s position in `vars` when known (see
+    /// [`TaskState::ahead`]).
+    #[inline(always)]
+    fn access_at(&mut self, ix: usize, var: ObjectId, kind: AccessKind, site: Site, pos: Option<usize>) {
         self.stats.accesses += 1;
         let loc = loc_key(site.loc);
         let t = &self.tasks[ix];
         let clock = &t.clocks.hb.0[..];
         let step = t.step(ix);
         let syncs = t.snap;
-        let vs = self.vars.get_or_insert_with(var, VarSt::new);
+        let vs = match pos {
+            Some(p) if p < self.vars.len() => self.vars.at_mut(p).expect("checked above"),
+            _ => self.vars.get_or_insert_with(var, VarSt::new),
+        };
         let code = kind_code(kind);
         debug_assert!(step < 1 << 61);
         let n = vs.hot.len();
@@ -2285,7 +2315,7 @@ mod tests {
             let kind = if r == 0 {
                 match held[task as usize].take() {
                     Some(m) => EventKind::MutexUnlock {
-                        mutex: m,
+                        mutex: 10 + m,
                         seq: seq[m as usize],
                     },
                     None => {
@@ -2297,13 +2327,14 @@ mod tests {
                         seq[m as usize] += 1;
                         held[task as usize] = Some(m);
                         EventKind::MutexLock {
-                            mutex: m,
+                            mutex: 10 + m,
                             seq: seq[m as usize],
                         }
                     }
                 }
             } else {
-                let var = 100 + rnd(vars);
+                // Id 0 too: the slot hints must not mistake it for an empty entry.
+                let var = if rnd(vars + 1) == 0 { 0 } else { 100 + rnd(vars) };
                 match rnd(kinds) {
                     0 | 5 => EventKind::VarRead { var },
                     1 | 6 => EventKind::VarWrite { var },
