@@ -132,34 +132,54 @@ fn push_uint_array(out: &mut Vec<u8>, words: &[u64]) {
     }
     out.reserve(n + n / 2);
     // Encoded a chunk at a time into a stack buffer (at most 9 bytes per word), then
-    // appended with one copy: no capacity check per byte.
+    // appended with one copy: no capacity check per byte. Most words are below 128 (one
+    // byte each): a block of 8 such words is narrowed to 8 bytes at once.
     const CHUNK: usize = 64;
     let mut tmp = [0u8; CHUNK * 9];
     for chunk in words.chunks(CHUNK) {
         let mut i = 0;
-        for &v in chunk {
-            if v < 0x80 {
-                tmp[i] = v as u8;
-                i += 1;
-            } else if v <= 0xff {
-                tmp[i] = 0xcc;
-                tmp[i + 1] = v as u8;
-                i += 2;
-            } else if v <= 0xffff {
-                tmp[i] = 0xcd;
-                tmp[i + 1..i + 3].copy_from_slice(&(v as u16).to_be_bytes());
-                i += 3;
-            } else if v <= 0xffff_ffff {
-                tmp[i] = 0xce;
-                tmp[i + 1..i + 5].copy_from_slice(&(v as u32).to_be_bytes());
-                i += 5;
+        let mut blocks = chunk.chunks_exact(8);
+        for block in &mut blocks {
+            let block: &[u64; 8] = block.try_into().expect("chunks_exact(8)");
+            if block.iter().fold(0, |a, &v| a | v) < 0x80 {
+                tmp[i..i + 8].copy_from_slice(&block.map(|v| v as u8));
+                i += 8;
             } else {
-                tmp[i] = 0xcf;
-                tmp[i + 1..i + 9].copy_from_slice(&v.to_be_bytes());
-                i += 9;
+                for &v in block {
+                    i += push_uint(&mut tmp[i..], v);
+                }
             }
         }
+        for &v in blocks.remainder() {
+            i += push_uint(&mut tmp[i..], v);
+        }
         out.extend_from_slice(&tmp[..i]);
+    }
+}
+
+/// Writes `v` at the start of `out` (at least 9 bytes) in MessagePack's smallest form for an
+/// unsigned integer; returns the bytes written.
+#[inline(always)]
+fn push_uint(out: &mut [u8], v: u64) -> usize {
+    if v < 0x80 {
+        out[0] = v as u8;
+        1
+    } else if v <= 0xff {
+        out[0] = 0xcc;
+        out[1] = v as u8;
+        2
+    } else if v <= 0xffff {
+        out[0] = 0xcd;
+        out[1..3].copy_from_slice(&(v as u16).to_be_bytes());
+        3
+    } else if v <= 0xffff_ffff {
+        out[0] = 0xce;
+        out[1..5].copy_from_slice(&(v as u32).to_be_bytes());
+        5
+    } else {
+        out[0] = 0xcf;
+        out[1..9].copy_from_slice(&v.to_be_bytes());
+        9
     }
 }
 
