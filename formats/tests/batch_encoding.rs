@@ -39,6 +39,17 @@ proptest! {
     }
 }
 
+proptest! {
+    /// Mostly one-byte words, as in real traces: runs of 8 small words take a fast path.
+    #[test]
+    fn small_words_encode_like_rmp_serde(
+        words in proptest::collection::vec(prop_oneof![20 => 0u64..128, 1 => 128u64..300, 1 => any::<u64>()], 0..300usize),
+    ) {
+        let expected = rmp_serde::to_vec(&(Some(1u32), Vec::<Def>::new(), &words)).unwrap();
+        prop_assert_eq!(batch_payload(Some(1), &[], &words), expected);
+    }
+}
+
 #[test]
 fn array_header_boundaries() {
     for n in [0usize, 15, 16, 65_535, 65_536] {
