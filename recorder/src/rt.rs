@@ -392,6 +392,12 @@ struct FileLineSlot {
 struct Local {
     task: TaskId,
     enc: FrameEncoder,
+    /// This thread's last clock reading (0: none yet).
+    last_read: u64,
+    /// Repeated loads stamped with `last_read` since it was taken (see [`Local::stamp`]).
+    untimed: u32,
+    /// `(atomic, version)` when the previous event was an `AtomicLoad`, else `NO_SPIN`.
+    spin: (ObjectId, u64),
     deadline: u64,
     cap: usize,
     flush_ns: u64,
@@ -405,6 +411,16 @@ struct Local {
 }
 
 const STR_SLOTS: usize = 64;
+const NO_SPIN: (ObjectId, u64) = (0, u64::MAX);
+
+/// At most this many repeated loads in a row reuse their thread's last clock reading (see
+/// [`Local::stamp`]).
+pub(crate) const UNTIMED_RUN: u32 = 7;
+
+/// How timestamps are taken (trace header metadata `timestamps`).
+pub(crate) const TIMESTAMPS_NOTE: &str = "every event reads the clock, except an AtomicLoad \
+that repeats its task's previous event (a load of the same atomic that read the same version): \
+it carries that task's last clock reading (a lower bound), at most 7 such loads in a row";
 /// Room reserved per buffered event in a fresh buffer (typical events take 4 to 6 words).
 const WORDS_PER_EVENT: usize = 6;
 
@@ -412,6 +428,9 @@ thread_local! {
     static LOCAL: RefCell<Local> = RefCell::new(Local {
         task: NO_TASK,
         enc: FrameEncoder::new(),
+        last_read: 0,
+        untimed: 0,
+        spin: NO_SPIN,
         deadline: 0,
         cap: 0,
         flush_ns: 0,
@@ -515,9 +534,40 @@ impl Local {
         id
     }
 
+    /// The timestamp of an event of `kind`: a clock reading, except for a repeated load.
+    ///
+    /// A load of the same atomic and version as the thread's previous event (a spin loop
+    /// waiting for a change) reuses the thread's last reading, at most [`UNTIMED_RUN`] times
+    /// in a row: a spin iteration is mostly the recording, and the TSC read is the largest
+    /// part of that. The stamp is a lower bound (the load happened at or after it), never
+    /// earlier than the thread's previous event, and not earlier than the store the load
+    /// read from (the first load of that version was timed after it), so no
+    /// happens-before edge points back in time.
+    #[inline]
+    fn stamp(&mut self, kind: &EventKind) -> u64 {
+        let repeat = match *kind {
+            EventKind::AtomicLoad { atomic, version, .. } => {
+                let repeat = self.spin == (atomic, version);
+                self.spin = (atomic, version);
+                repeat
+            }
+            _ => {
+                self.spin = NO_SPIN;
+                false
+            }
+        };
+        if repeat && self.untimed < UNTIMED_RUN && self.last_read != 0 {
+            self.untimed += 1;
+        } else {
+            self.untimed = 0;
+            self.last_read = clock::now();
+        }
+        self.last_read
+    }
+
     #[inline]
     fn push_id(&mut self, loc: Option<LocId>, kind: EventKind) {
-        let ts = clock::now();
+        let ts = self.stamp(&kind);
         if self.enc.is_empty() {
             self.deadline = ts.saturating_add(self.flush_ns);
         }
@@ -783,6 +833,9 @@ pub(crate) fn install(out: Sink, config: Config) -> io::Result<()> {
         format!("hb-recorder {}", env!("CARGO_PKG_VERSION")),
     ));
     header.metadata.push(("clock".into(), clock::source().into()));
+    header
+        .metadata
+        .push(("timestamps".into(), TIMESTAMPS_NOTE.into()));
     header
         .metadata
         .push(("buffer_events".into(), config.buffer_events.to_string()));

@@ -658,6 +658,60 @@ fn barrier_events() {
     });
 }
 
+/// A spin (loads of one atomic reading the same version, back to back) reuses the last clock
+/// reading for up to 7 loads in a row; any other event, and a load of a new version, reads the
+/// clock. Sleeps between the loads make every clock reading later than the previous one.
+#[test]
+fn spin_loads_reuse_the_last_clock_reading() {
+    isolated("spin_loads_reuse_the_last_clock_reading", || {
+        let gap = || std::thread::sleep(Duration::from_micros(200));
+        let trace = record(|| {
+            let a = AtomicUsize::named("spun", 0);
+            for _ in 0..20 {
+                assert_eq!(a.load(Ordering::Acquire), 0);
+                gap();
+            }
+            a.store(1, Ordering::Release);
+            gap();
+            assert_eq!(a.load(Ordering::Acquire), 1);
+            gap();
+            assert_eq!(a.load(Ordering::Relaxed), 1);
+            gap();
+            tag::read(&a);
+            gap();
+            assert_eq!(a.load(Ordering::Relaxed), 1);
+        });
+        let meta = &trace.header.metadata;
+        assert!(
+            meta.iter()
+                .any(|(k, v)| k == "timestamps" && v.contains("at most 7")),
+            "{meta:?}"
+        );
+        let spun = obj(&trace, "spun");
+        let evs: Vec<_> = trace
+            .events
+            .iter()
+            .filter(|e| e.task == root(&trace) && e.kind.object().is_some())
+            .collect();
+        // 20 loads of version 0, the store, 2 loads of version 1, the tagged read, a load.
+        assert_eq!(evs.len(), 25, "{evs:?}");
+        assert!(evs[..20]
+            .iter()
+            .all(|e| matches!(e.kind, AtomicLoad { atomic, version: 0, .. } if atomic == spun)));
+        for (i, w) in evs.windows(2).enumerate() {
+            let i = i + 1;
+            // Loads 1-7, 9-15 and 17-19 of the spin, and the second load of version 1, repeat
+            // their previous event: same stamp. Everything else is a later clock reading.
+            let repeat = (i < 20 && i % 8 != 0) || i == 22;
+            if repeat {
+                assert_eq!(w[1].ts, w[0].ts, "event {i} reuses the last reading: {evs:?}");
+            } else {
+                assert!(w[1].ts > w[0].ts, "event {i} reads the clock: {evs:?}");
+            }
+        }
+    });
+}
+
 #[test]
 fn atomic_events() {
     isolated("atomic_events", || {
