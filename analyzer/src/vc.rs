@@ -25,12 +25,11 @@ impl Vc {
         if self.0.len() < other.0.len() {
             self.0.resize(other.0.len(), 0);
         }
+        // Branch-free: which entries grow is unpredictable.
         let mut grew = false;
         for (a, &b) in self.0.iter_mut().zip(other.0.iter()) {
-            if b > *a {
-                *a = b;
-                grew = true;
-            }
+            grew |= b > *a;
+            *a = (*a).max(b);
         }
         grew
     }
