@@ -1,7 +1,7 @@
 /* The overhead benchmark's workload in C with pthreads (the same phases as
  * recorder/benches/workload.rs), to time it with and without ThreadSanitizer.
  * Build: gcc -O2 -pthread workload.c [-fsanitize=thread]. Prints, per phase, the median
- * of 5 runs: "RESULT <phase> <ms>". */
+ * of 9 runs: "RESULT <phase> <ms>". */
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -15,7 +15,7 @@
 #define PING_ROUNDS 10000
 #define FLAG_ROUNDS 10000
 #define UNCONTENDED_ROUNDS 1000000
-#define REPS 5
+#define REPS 9
 
 static double now_ms(void) {
     struct timespec ts;

@@ -51,7 +51,7 @@ mod on_hb {
 const MUTEX_ROUNDS: usize = 50_000;
 const PING_ROUNDS: usize = 10_000;
 const FLAG_ROUNDS: usize = 10_000;
-const REPS: usize = 5;
+const REPS: usize = 9;
 
 type Phase = (&'static str, fn() -> u64, fn() -> u64);
 
