@@ -538,11 +538,12 @@ impl Local {
     ///
     /// A load of the same atomic and version as the thread's previous event (a spin loop
     /// waiting for a change) reuses the thread's last reading, at most [`UNTIMED_RUN`] times
-    /// in a row: a spin iteration is mostly the recording, and the TSC read is the largest
-    /// part of that. The stamp is a lower bound (the load happened at or after it), never
-    /// earlier than the thread's previous event, and not earlier than the store the load
-    /// read from (the first load of that version was timed after it), so no
-    /// happens-before edge points back in time.
+    /// in a row: a spin iteration is mostly its recording, and the TSC read is a part of that
+    /// (about 2.5 ns of 13.5 per spin load, measured with `benches/event_cost.rs`). The stamp
+    /// is a lower bound (the load happened at or after it) and never earlier than the thread's
+    /// previous event. The only edge ending at such a load comes from the store that the
+    /// first, timed load of the same version read from, and the stamp is not earlier than
+    /// that load's, so the untimed stamp adds no edge pointing further back in time.
     #[inline]
     fn stamp(&mut self, kind: &EventKind) -> u64 {
         let repeat = match *kind {
