@@ -1,7 +1,8 @@
 //! The recording runtime: global state, per-thread event buffers, the writer thread.
 //!
 //! Hot path ([`emit`]): a thread-local [`FrameEncoder`] receives each event (timestamp from
-//! the TSC, location id from a per-thread cache). A full buffer, or one whose oldest event
+//! the TSC, or the thread's last reading for a spin load, see `Local::stamp`; location id
+//! from a per-thread cache keyed by the `Location`'s address). A full buffer, or one whose oldest event
 //! is older than the flush interval, is handed as a batch to the writer thread over a
 //! bounded queue (`send` blocks when the queue is full: back-pressure, never a drop).
 //!
