@@ -71,11 +71,19 @@ impl<T> Mutex<T> {
     ///
     /// Returns the guard inside a `PoisonError` if a thread panicked while holding it.
     #[track_caller]
+    #[inline]
     pub fn lock(&self) -> LockResult<MutexGuard<'_, T>> {
         let loc = Location::caller();
         if !rt::on() {
             return self.guard(self.raw.lock(), 0, loc);
         }
+        self.lock_recorded(loc)
+    }
+
+    /// `lock` while recording (out of line, so that the unrecorded path inlines into the
+    /// caller as std's does).
+    #[inline(never)]
+    fn lock_recorded(&self, loc: &'static Location<'static>) -> LockResult<MutexGuard<'_, T>> {
         let raw = match self.raw.try_lock() {
             Some(g) => g,
             None => {
