@@ -90,12 +90,12 @@ impl Condvar {
                 mutex: mid,
             },
         );
-        if guard.seq != 0 {
+        if guard.recorded {
             rt::emit(
                 loc,
                 EventKind::MutexUnlock {
                     mutex: mid,
-                    seq: guard.seq,
+                    seq: guard.raw.seq,
                 },
             );
         }
@@ -115,8 +115,8 @@ impl Condvar {
                 false
             }
         };
-        guard.seq = mutex.acquired(loc);
-        guard.loc = loc;
+        mutex.acquired(&mut guard.raw, loc);
+        guard.recorded = true;
         rt::emit(
             loc,
             EventKind::CondvarWaitEnd {

@@ -21,10 +21,26 @@ use crate::rt::{self, Obj};
 /// Built on `parking_lot::Mutex`; poisoning follows std: a guard dropped while its thread
 /// panics poisons the mutex, and later `lock`s return `Err(PoisonError)` holding the guard.
 pub struct Mutex<T> {
-    raw: parking_lot::Mutex<T>,
+    raw: parking_lot::Mutex<Held<T>>,
     seq: AtomicU64,
     poison: AtomicBool,
     pub(crate) obj: Obj,
+}
+
+/// The data a [`Mutex`] protects, with what its unlock event needs about the current
+/// acquisition (kept here, under the lock, so that the guard stays two pointers wide).
+pub(crate) struct Held<T> {
+    /// Acquisition number of the current holder (meaningful when its guard is recorded).
+    pub(crate) seq: u64,
+    /// Where the current holder called `lock` (idem).
+    pub(crate) loc: &'static Location<'static>,
+    value: T,
+}
+
+impl<T> Held<T> {
+    const fn new(value: T, loc: &'static Location<'static>) -> Self {
+        Held { seq: 0, loc, value }
+    }
 }
 
 impl<T> Mutex<T> {
@@ -43,17 +59,18 @@ impl<T> Mutex<T> {
     /// A new mutex with a computed name (e.g. `format!("fork {i}")`).
     #[track_caller]
     pub fn with_name(name: impl Into<String>, value: T) -> Self {
+        let loc = Location::caller();
         Mutex {
-            raw: parking_lot::Mutex::new(value),
+            raw: parking_lot::Mutex::new(Held::new(value, loc)),
             seq: AtomicU64::new(0),
             poison: AtomicBool::new(false),
-            obj: Obj::eager(ObjectKind::Mutex, Some(name.into().into()), Location::caller()),
+            obj: Obj::eager(ObjectKind::Mutex, Some(name.into().into()), loc),
         }
     }
 
     const fn build(value: T, name: Option<&'static str>, loc: &'static Location<'static>) -> Self {
         Mutex {
-            raw: parking_lot::Mutex::new(value),
+            raw: parking_lot::Mutex::new(Held::new(value, loc)),
             seq: AtomicU64::new(0),
             poison: AtomicBool::new(false),
             obj: Obj::new(ObjectKind::Mutex, name, loc),
@@ -75,7 +92,7 @@ impl<T> Mutex<T> {
     pub fn lock(&self) -> LockResult<MutexGuard<'_, T>> {
         let loc = Location::caller();
         if !rt::on() {
-            return self.guard(self.raw.lock(), 0, loc);
+            return self.guard(self.raw.lock(), false);
         }
         self.lock_recorded(loc)
     }
@@ -98,8 +115,9 @@ impl<T> Mutex<T> {
                 }
             }
         };
-        let seq = self.acquired(loc);
-        self.guard(raw, seq, loc)
+        let mut raw = raw;
+        self.acquired(&mut raw, loc);
+        self.guard(raw, true)
     }
 
     /// Tries to acquire the mutex without blocking.
@@ -113,9 +131,11 @@ impl<T> Mutex<T> {
         let loc = Location::caller();
         let rec = rt::on();
         match self.raw.try_lock() {
-            Some(raw) => {
-                let seq = if rec { self.acquired(loc) } else { 0 };
-                Ok(self.guard(raw, seq, loc)?)
+            Some(mut raw) => {
+                if rec {
+                    self.acquired(&mut raw, loc);
+                }
+                Ok(self.guard(raw, rec)?)
             }
             None => {
                 if rec {
@@ -126,11 +146,13 @@ impl<T> Mutex<T> {
         }
     }
 
-    /// Takes the next acquisition number and records the acquisition. Must be called
-    /// while holding the lock.
-    pub(crate) fn acquired(&self, loc: &'static Location<'static>) -> u64 {
+    /// Takes the next acquisition number, notes it and `loc` for the unlock event, and
+    /// records the acquisition. `held` is the locked data (so the lock is held).
+    pub(crate) fn acquired(&self, held: &mut Held<T>, loc: &'static Location<'static>) {
         let seq = self.seq.load(Relaxed) + 1;
         self.seq.store(seq, Relaxed);
+        held.seq = seq;
+        held.loc = loc;
         rt::emit(
             loc,
             EventKind::MutexLock {
@@ -138,20 +160,18 @@ impl<T> Mutex<T> {
                 seq,
             },
         );
-        seq
     }
 
+    #[inline]
     fn guard<'a>(
         &'a self,
-        raw: parking_lot::MutexGuard<'a, T>,
-        seq: u64,
-        loc: &'static Location<'static>,
+        raw: parking_lot::MutexGuard<'a, Held<T>>,
+        recorded: bool,
     ) -> LockResult<MutexGuard<'a, T>> {
         let g = MutexGuard {
             raw,
             lock: self,
-            seq,
-            loc,
+            recorded,
             panicking: std::thread::panicking(),
         };
         if self.poison.load(Relaxed) {
@@ -178,7 +198,7 @@ impl<T> Mutex<T> {
     /// The data inside a `PoisonError` if the mutex is poisoned.
     pub fn into_inner(self) -> LockResult<T> {
         let poisoned = self.poison.load(Relaxed);
-        let v = self.raw.into_inner();
+        let v = self.raw.into_inner().value;
         if poisoned {
             Err(PoisonError::new(v))
         } else {
@@ -194,7 +214,7 @@ impl<T> Mutex<T> {
     /// The reference inside a `PoisonError` if the mutex is poisoned.
     pub fn get_mut(&mut self) -> LockResult<&mut T> {
         let poisoned = self.poison.load(Relaxed);
-        let v = self.raw.get_mut();
+        let v = &mut self.raw.get_mut().value;
         if poisoned {
             Err(PoisonError::new(v))
         } else {
@@ -221,7 +241,7 @@ impl<T: fmt::Debug> fmt::Debug for Mutex<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut d = f.debug_struct("Mutex");
         match self.raw.try_lock() {
-            Some(g) => d.field("data", &&*g),
+            Some(g) => d.field("data", &&g.value),
             None => d.field("data", &format_args!("<locked>")),
         };
         d.field("poisoned", &self.is_poisoned())
@@ -234,24 +254,23 @@ impl<T: fmt::Debug> fmt::Debug for Mutex<T> {
 /// it drops.
 #[must_use = "if unused the Mutex will immediately unlock"]
 pub struct MutexGuard<'a, T> {
-    pub(crate) raw: parking_lot::MutexGuard<'a, T>,
+    pub(crate) raw: parking_lot::MutexGuard<'a, Held<T>>,
     pub(crate) lock: &'a Mutex<T>,
-    /// Acquisition number (0: not recorded).
-    pub(crate) seq: u64,
-    pub(crate) loc: &'static Location<'static>,
+    /// Whether this acquisition was recorded (its number and location are in `raw`).
+    pub(crate) recorded: bool,
     panicking: bool,
 }
 
 impl<T> Deref for MutexGuard<'_, T> {
     type Target = T;
     fn deref(&self) -> &T {
-        &self.raw
+        &self.raw.value
     }
 }
 
 impl<T> DerefMut for MutexGuard<'_, T> {
     fn deref_mut(&mut self) -> &mut T {
-        &mut self.raw
+        &mut self.raw.value
     }
 }
 
@@ -260,12 +279,12 @@ impl<T> Drop for MutexGuard<'_, T> {
         if !self.panicking && std::thread::panicking() {
             self.lock.poison.store(true, Relaxed);
         }
-        if self.seq != 0 && rt::on() {
+        if self.recorded && rt::on() {
             rt::emit(
-                self.loc,
+                self.raw.loc,
                 EventKind::MutexUnlock {
                     mutex: self.lock.obj.id(),
-                    seq: self.seq,
+                    seq: self.raw.seq,
                 },
             );
         }
