@@ -78,6 +78,7 @@ impl<T> RwLock<T> {
     ///
     /// The guard inside a `PoisonError` if a writer panicked while holding the lock.
     #[track_caller]
+    #[inline]
     pub fn read(&self) -> LockResult<RwLockReadGuard<'_, T>> {
         let loc = Location::caller();
         if !rt::on() {
@@ -89,6 +90,12 @@ impl<T> RwLock<T> {
                 loc,
             });
         }
+        self.read_recorded(loc)
+    }
+
+    /// `read` while recording (out of line, so that the unrecorded path inlines).
+    #[inline(never)]
+    fn read_recorded(&self, loc: &'static Location<'static>) -> LockResult<RwLockReadGuard<'_, T>> {
         let raw = match self.raw.try_read() {
             Some(g) => g,
             None => {
@@ -153,12 +160,19 @@ impl<T> RwLock<T> {
     ///
     /// The guard inside a `PoisonError` if a writer panicked while holding the lock.
     #[track_caller]
+    #[inline]
     pub fn write(&self) -> LockResult<RwLockWriteGuard<'_, T>> {
         let loc = Location::caller();
         if !rt::on() {
             let raw = self.raw.write();
             return self.poisoned(self.write_guard(raw, 0, loc));
         }
+        self.write_recorded(loc)
+    }
+
+    /// `write` while recording (out of line, so that the unrecorded path inlines).
+    #[inline(never)]
+    fn write_recorded(&self, loc: &'static Location<'static>) -> LockResult<RwLockWriteGuard<'_, T>> {
         let raw = match self.raw.try_write() {
             Some(g) => g,
             None => {
