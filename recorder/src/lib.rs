@@ -87,7 +87,10 @@
 //!
 //! Events are never dropped: the queue to the writer is bounded
 //! ([`Builder::queue_frames`]) and a full queue makes the recording thread wait
-//! (back-pressure).
+//! (back-pressure). The one thing that cannot be recorded is an operation a thread
+//! performs after its hb buffer was destroyed (from another thread-local's destructor at
+//! thread exit): such events are counted in [`Summary::unrecorded`] and announced on
+//! stderr when the recording finishes.
 //!
 //! # Instrumented types
 //!

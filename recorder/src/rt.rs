@@ -33,6 +33,8 @@ const DONE: u8 = 2;
 
 /// 0 = never started, 1 = recording, 2 = finished (a process records at most once).
 static STATE: AtomicU8 = AtomicU8::new(OFF);
+/// See [`Summary::unrecorded`].
+static UNRECORDED: AtomicU64 = AtomicU64::new(0);
 static GLOBAL: OnceLock<Global> = OnceLock::new();
 
 /// Whether recording is active: the one relaxed load every instrumented operation pays.
@@ -83,6 +85,11 @@ pub struct Summary {
     pub frames: u64,
     /// Definitions written.
     pub defs: u64,
+    /// Events the program performed while recording that could not be recorded: the
+    /// thread's buffer was unreachable (the thread was exiting and its thread-local storage
+    /// was already destroyed). Never silently: a non-zero count is also printed on stderr
+    /// when the recording finishes, since the analysis of such a trace may miss edges.
+    pub unrecorded: u64,
 }
 
 impl Summary {
@@ -616,50 +623,57 @@ impl Drop for Local {
     }
 }
 
+/// Runs `f` on the current thread's buffer. When the buffer cannot be reached (the thread
+/// is exiting and its thread-local storage is already destroyed, or the recorder re-entered
+/// itself), the event is counted in [`Summary::unrecorded`] instead of vanishing silently.
+#[inline]
+fn with_local(f: impl FnOnce(&mut Local)) {
+    let done = LOCAL
+        .try_with(|l| match l.try_borrow_mut() {
+            Ok(mut l) => {
+                f(&mut l);
+                true
+            }
+            Err(_) => false,
+        })
+        .unwrap_or(false);
+    if !done {
+        UNRECORDED.fetch_add(1, Relaxed);
+    }
+}
+
 /// Records one event of the current thread at `loc`.
 #[inline]
 pub(crate) fn emit(loc: &'static Location<'static>, kind: EventKind) {
-    let _ = LOCAL.try_with(|l| {
-        if let Ok(mut l) = l.try_borrow_mut() {
-            l.push(Some(loc), kind);
-        }
-    });
+    with_local(|l| l.push(Some(loc), kind));
 }
 
 /// Records one event of the current thread without a location.
 pub(crate) fn emit_noloc(kind: EventKind) {
-    let _ = LOCAL.try_with(|l| {
-        if let Ok(mut l) = l.try_borrow_mut() {
-            l.push(None, kind);
-        }
-    });
+    with_local(|l| l.push(None, kind));
 }
 
 /// Records one event at a location that is not a `std::panic::Location` (a `tracing`
 /// callsite).
 pub(crate) fn emit_at(file: Option<&'static str>, line: Option<u32>, kind: EventKind) {
-    let _ = LOCAL.try_with(|l| {
-        if let Ok(mut l) = l.try_borrow_mut() {
-            if l.task == NO_TASK && !l.register() {
-                return;
-            }
-            let loc = file.map(|f| l.file_line(f, line.unwrap_or(0)));
-            l.push_id(loc, kind);
+    with_local(|l| {
+        if l.task == NO_TASK && !l.register() {
+            return;
         }
+        let loc = file.map(|f| l.file_line(f, line.unwrap_or(0)));
+        l.push_id(loc, kind);
     });
 }
 
 /// Records a span entry of the program's `tracing` instrumentation.
 pub(crate) fn emit_span_enter(name: &'static str, span: u64, file: Option<&'static str>, line: Option<u32>) {
-    let _ = LOCAL.try_with(|l| {
-        if let Ok(mut l) = l.try_borrow_mut() {
-            if l.task == NO_TASK && !l.register() {
-                return;
-            }
-            let name = l.static_str(name);
-            let loc = file.map(|f| l.file_line(f, line.unwrap_or(0)));
-            l.push_id(loc, EventKind::SpanEnter { name, span });
+    with_local(|l| {
+        if l.task == NO_TASK && !l.register() {
+            return;
         }
+        let name = l.static_str(name);
+        let loc = file.map(|f| l.file_line(f, line.unwrap_or(0)));
+        l.push_id(loc, EventKind::SpanEnter { name, span });
     });
 }
 
@@ -680,24 +694,20 @@ pub(crate) fn current_task() -> Option<TaskId> {
 
 /// Makes the current (freshly spawned) thread task `task` and records its start.
 pub(crate) fn start_task(task: TaskId, loc: &'static Location<'static>) {
-    let _ = LOCAL.try_with(|l| {
-        if let Ok(mut l) = l.try_borrow_mut() {
-            if l.attach(task) {
-                l.push(Some(loc), EventKind::TaskStart);
-            }
+    with_local(|l| {
+        if l.attach(task) {
+            l.push(Some(loc), EventKind::TaskStart);
         }
     });
 }
 
 /// Records the end of the current task and hands its buffer to the writer.
 pub(crate) fn end_task() {
-    let _ = LOCAL.try_with(|l| {
-        if let Ok(mut l) = l.try_borrow_mut() {
-            if l.task != NO_TASK && on() {
-                l.push(None, EventKind::TaskEnd);
-            }
-            l.flush();
+    with_local(|l| {
+        if l.task != NO_TASK && on() {
+            l.push(None, EventKind::TaskEnd);
         }
+        l.flush();
     });
 }
 
@@ -920,7 +930,17 @@ pub(crate) fn finish() -> io::Result<Summary> {
             e.kind(),
             format!("writing the hb trace failed: {e}"),
         )),
-        None => Ok(outcome.summary),
+        None => {
+            let mut summary = outcome.summary;
+            summary.unrecorded = UNRECORDED.load(Relaxed);
+            if summary.unrecorded > 0 {
+                eprintln!(
+                    "hb-recorder: warning: {} events could not be recorded (performed by threads whose thread-local storage was already destroyed); the analysis may miss edges around them",
+                    summary.unrecorded
+                );
+            }
+            Ok(summary)
+        }
     }
 }
 

@@ -219,3 +219,51 @@ fn killed_deadlock_shows_its_lock_requests() {
         "both first locks on disk"
     );
 }
+
+/// An event performed from another thread-local's destructor, after hb's own buffer of
+/// that thread was destroyed, cannot be recorded: it is counted in `Summary::unrecorded`
+/// and announced on stderr, never lost silently.
+#[test]
+fn events_after_the_buffer_is_gone_are_counted_and_announced() {
+    const NAME: &str = "events_after_the_buffer_is_gone_are_counted_and_announced";
+    let path = trace_path(NAME);
+    if is_child(NAME) {
+        struct LockOnDrop(Arc<Mutex<u32>>);
+        impl Drop for LockOnDrop {
+            fn drop(&mut self) {
+                *self.0.lock().unwrap() += 1;
+            }
+        }
+        thread_local! {
+            static LATE: std::cell::RefCell<Option<LockOnDrop>> = const { std::cell::RefCell::new(None) };
+        }
+        let p = std::env::var("HB_TEST_PATH").unwrap();
+        let guard = hb_recorder::Recorder::builder().path(p).install().unwrap();
+        let m = Arc::new(Mutex::named("late", 0));
+        let m2 = m.clone();
+        // A plain std thread: its `LATE` destructor is registered before hb's buffer (the
+        // first recorded lock registers it), so it runs after the buffer is gone.
+        std::thread::spawn(move || {
+            LATE.with(|l| *l.borrow_mut() = Some(LockOnDrop(m2.clone())));
+            *m2.lock().unwrap() += 1;
+        })
+        .join()
+        .unwrap();
+        assert_eq!(*m.lock().unwrap(), 2, "the late lock ran");
+        let summary = guard.finish().unwrap();
+        println!("unrecorded={}", summary.unrecorded);
+        return;
+    }
+    let out = run_child(NAME, &[("HB_TEST_PATH", path.to_str().unwrap())]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    // The late lock and its unlock.
+    assert!(stdout.contains("unrecorded=2"), "{stdout}");
+    assert!(
+        stderr.contains("hb-recorder: warning: 2 events could not be recorded"),
+        "{stderr}"
+    );
+    let trace = Trace::open(&path).unwrap();
+    assert!(trace.warnings.is_empty(), "{:?}", trace.warnings);
+}
