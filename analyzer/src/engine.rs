@@ -506,6 +506,27 @@ struct VarSt {
 }
 
 impl VarSt {
+    /// Stores `hot` as the accessing task's latest record at its site: over `own` (the
+    /// record it supersedes, same task, location and kind) or as a new one.
+    #[inline(always)]
+    fn keep(&mut self, own: Option<usize>, hot: Hot, site: Site, syncs: u32) {
+        let cold = Cold {
+            event: site.event,
+            ts: site.ts,
+            syncs,
+        };
+        match own {
+            Some(o) => {
+                self.hot[o].step_kind = hot.step_kind;
+                self.cold[o] = cold;
+            }
+            None => {
+                self.hot.push(hot);
+                self.cold.push(cold);
+            }
+        }
+    }
+
     fn new() -> Self {
         // Most variables soon hold a few records: skip the smallest reallocations.
         VarSt {
@@ -2059,27 +2080,16 @@ impl Engine {
             }
         }
         let step_kind = step << 3 | code;
-        match own {
-            Some(o) => {
-                vs.hot[o].step_kind = step_kind;
-                let c = &mut vs.cold[o];
-                c.event = site.event;
-                c.ts = site.ts;
-                c.syncs = syncs;
-            }
-            None => {
-                vs.hot.push(Hot {
-                    step_kind,
-                    task: ix as u32,
-                    loc,
-                });
-                vs.cold.push(Cold {
-                    event: site.event,
-                    ts: site.ts,
-                    syncs,
-                });
-            }
-        }
+        vs.keep(
+            own,
+            Hot {
+                step_kind,
+                task: ix as u32,
+                loc,
+            },
+            site,
+            syncs,
+        );
         if !found.is_empty() {
             self.report_found(var, kind, site, ix, &mut found);
         }
@@ -2144,27 +2154,16 @@ impl Engine {
         }
         let syncs = t.snap;
         let step_kind = step << 3 | code;
-        match own {
-            Some(o) => {
-                vs.hot[o].step_kind = step_kind;
-                let c = &mut vs.cold[o];
-                c.event = site.event;
-                c.ts = site.ts;
-                c.syncs = syncs;
-            }
-            None => {
-                vs.hot.push(Hot {
-                    step_kind,
-                    task: ix as u32,
-                    loc,
-                });
-                vs.cold.push(Cold {
-                    event: site.event,
-                    ts: site.ts,
-                    syncs,
-                });
-            }
-        }
+        vs.keep(
+            own,
+            Hot {
+                step_kind,
+                task: ix as u32,
+                loc,
+            },
+            site,
+            syncs,
+        );
         for (h, c) in found.drain(..) {
             self.report(var, &h, &c, kind, site, ix);
         }
