@@ -111,25 +111,19 @@ impl<V> DenseMap<V> {
         }
     }
 
-    /// The position of `id`'s value, if it has one; positions never change.
-    #[inline]
-    pub(crate) fn position(&self, id: u64) -> Option<usize> {
-        self.index.get(id)
-    }
-
     /// How many values there are.
     #[inline]
     pub(crate) fn len(&self) -> usize {
         self.vals.len()
     }
 
-    /// The value at `pos` (see [`DenseMap::position`]).
+    /// The value at `pos` (see [`DenseMap::position_or_insert_with`]).
     #[inline]
     pub(crate) fn at(&self, pos: usize) -> Option<&V> {
         self.vals.get(pos)
     }
 
-    /// The value at `pos` (see [`DenseMap::position`]).
+    /// The value at `pos` (see [`DenseMap::position_or_insert_with`]).
     #[inline]
     pub(crate) fn at_mut(&mut self, pos: usize) -> Option<&mut V> {
         self.vals.get_mut(pos)
@@ -143,6 +137,19 @@ impl<V> DenseMap<V> {
     /// Every value, in insertion order.
     pub(crate) fn values_mut(&mut self) -> impl Iterator<Item = &mut V> {
         self.vals.iter_mut()
+    }
+
+    /// The position of `id`'s value, created by `make` if there is none.
+    #[inline(always)]
+    pub(crate) fn position_or_insert_with(&mut self, id: u64, make: impl FnOnce() -> V) -> usize {
+        if let Some(i) = self.index.get(id) {
+            return i;
+        }
+        let (i, new) = self.index.get_or_add(id);
+        if new {
+            self.vals.push(make());
+        }
+        i
     }
 
     /// The value of `id`, created by `make` if there is none.

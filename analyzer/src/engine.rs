@@ -84,6 +84,10 @@ enum Key {
 #[derive(Debug, Default)]
 struct Queue {
     items: Vec<Event>,
+    /// Parallel to `items`: a plain read or write's variable position in `Engine::vars`,
+    /// found when the event was pushed ([`NO_SLOT`] for other events), so the merge loop's
+    /// look-ahead reads 4 bytes per event instead of the event and the id table.
+    slots: Vec<u32>,
     head: usize,
     /// `(index in items, reference of that event)` where each run of consecutive references
     /// starts, in order; `runs[run]` holds the front.
@@ -106,12 +110,6 @@ impl Queue {
         }
     }
 
-    /// The `k`-th waiting event after the front.
-    #[inline]
-    fn get(&self, k: usize) -> Option<&Event> {
-        self.items.get(self.head + k)
-    }
-
     #[inline]
     fn is_empty(&self) -> bool {
         self.head >= self.items.len()
@@ -125,6 +123,7 @@ impl Queue {
         }
         if self.head == self.items.len() {
             self.items.clear();
+            self.slots.clear();
             self.runs.clear();
             self.head = 0;
             self.run = 0;
@@ -148,6 +147,7 @@ impl Queue {
         if self.head > 0 && self.head >= self.items.len() / 2 {
             let r = self.front_ref();
             self.items.drain(..self.head);
+            self.slots.drain(..self.head);
             self.runs.drain(..self.run);
             for run in &mut self.runs {
                 run.0 -= self.head.min(run.0);
@@ -162,35 +162,42 @@ impl Queue {
         }
     }
 
-    fn push_back(&mut self, ev: Event, r: EventRef) {
+    fn push_back(&mut self, ev: Event, slot: u32, r: EventRef) {
         self.make_room();
         let start = self.items.len();
         self.items.push(ev);
+        self.slots.push(slot);
         match self.runs.last() {
             Some(&(s, r0)) if r0 + (start - s) as u64 == r => {}
             _ => self.runs.push((start, r)),
         }
     }
 
-    /// Appends `events`, whose references are `r0, r0 + 1, ...`. When the queue is empty
-    /// the vectors are exchanged instead of copied (`events` then holds the queue's old,
-    /// empty buffer); otherwise `events` is emptied.
-    fn append(&mut self, events: &mut Vec<Event>, r0: EventRef) {
+    /// Appends `events`, whose references are `r0, r0 + 1, ...`, and their `slots`. When
+    /// the queue is empty the vectors are exchanged instead of copied (`events` then holds
+    /// the queue's old, empty buffer); otherwise `events` is emptied. `slots` is emptied.
+    fn append(&mut self, events: &mut Vec<Event>, slots: &mut Vec<u32>, r0: EventRef) {
+        debug_assert_eq!(events.len(), slots.len());
         if events.is_empty() {
             return;
         }
         if self.is_empty() {
             self.items.clear();
+            self.slots.clear();
             self.runs.clear();
             self.head = 0;
             self.run = 0;
             std::mem::swap(&mut self.items, events);
+            std::mem::swap(&mut self.slots, slots);
             events.clear();
+            slots.clear();
         } else {
             self.make_room();
             let start = self.items.len();
             self.items.extend_from_slice(events);
+            self.slots.extend_from_slice(slots);
             events.clear();
+            slots.clear();
             self.runs.push((start, r0));
             return;
         }
@@ -233,15 +240,7 @@ struct TaskState {
     snap: u32,
     /// A diagnostic about events after the end was already given.
     after_end_reported: bool,
-    /// The variable slots of upcoming accesses, found when they were [`PREFETCH_SLOT`]
-    /// events ahead: `(variable, position in vars)` at `queue index % AHEAD` (a hint,
-    /// checked against the variable before use).
-    ahead: [(ObjectId, u32); AHEAD],
 }
-
-/// Entries of [`TaskState::ahead`]: more than [`PREFETCH_SLOT`], so that the front's entry
-/// is not overwritten before its access uses it.
-const AHEAD: usize = 16;
 
 impl TaskState {
     fn step(&self, ix: usize) -> u64 {
@@ -538,14 +537,18 @@ impl VarSt {
 
 const NO_LOC: u32 = u32::MAX;
 
-/// The variable an access event touches.
+/// Not a plain access (see [`Queue::slots`]).
+const NO_SLOT: u32 = u32::MAX;
+
+/// [`Queue::slots`] entry of `ev`: its variable's position in `vars` (created when new) for
+/// a plain read or write, else [`NO_SLOT`].
 #[inline(always)]
-fn access_var(ev: &Event) -> Option<ObjectId> {
-    use EventKind::*;
+fn slot_of(vars: &mut DenseMap<VarSt>, ev: &Event) -> u32 {
     match ev.kind {
-        VarRead { var } | VarWrite { var } => Some(var),
-        AtomicLoad { atomic, .. } | AtomicStore { atomic, .. } | AtomicRmw { atomic, .. } => Some(atomic),
-        _ => None,
+        EventKind::VarRead { var } | EventKind::VarWrite { var } => {
+            u32::try_from(vars.position_or_insert_with(var, VarSt::new)).unwrap_or(NO_SLOT)
+        }
+        _ => NO_SLOT,
     }
 }
 
@@ -587,6 +590,8 @@ pub(crate) struct Engine {
     objs: DenseMap<Obj>,
     vars: DenseMap<VarSt>,
     scratch: Vec<(Hot, Cold)>,
+    /// Scratch for [`Queue::append`]'s slots.
+    slot_scratch: Vec<u32>,
     snaps: SnapArena,
     heap: BinaryHeap<Reverse<(u64, EventRef, usize)>>,
     waiters: FastMap<Key, Vec<usize>>,
@@ -622,6 +627,7 @@ impl Engine {
             objs: DenseMap::default(),
             vars: DenseMap::default(),
             scratch: Vec::new(),
+            slot_scratch: Vec::new(),
             snaps: SnapArena::new(opts.explain_syncs.clamp(1, 4)),
             heap: BinaryHeap::new(),
             waiters: FastMap::default(),
@@ -674,7 +680,6 @@ impl Engine {
             held: Vec::new(),
             snap: NO_SNAP,
             after_end_reported: false,
-            ahead: [(0, u32::MAX); AHEAD],
         });
         ix
     }
@@ -701,9 +706,10 @@ impl Engine {
                 ix
             }
         };
+        let slot = slot_of(&mut self.vars, &ev);
         let t = &mut self.tasks[ix];
         let ts = ev.ts;
-        t.queue.push_back(ev, r);
+        t.queue.push_back(ev, slot, r);
         self.pending += 1;
         if self.pending as u64 > self.stats.max_pending {
             self.stats.max_pending = self.pending as u64;
@@ -761,8 +767,13 @@ impl Engine {
         let n = events.len();
         let ix = self.task(task);
         let r0 = self.next_ref;
+        // The variables' positions now, while the events are in cache (see `Queue::slots`).
+        let mut slots = std::mem::take(&mut self.slot_scratch);
+        slots.clear();
+        slots.extend(events.iter().map(|ev| slot_of(&mut self.vars, ev)));
         let t = &mut self.tasks[ix];
-        t.queue.append(events, r0);
+        t.queue.append(events, &mut slots, r0);
+        self.slot_scratch = slots;
         self.next_ref += n as u64;
         self.pending += n;
         if self.pending as u64 > self.stats.max_pending {
@@ -879,8 +890,8 @@ impl Engine {
                 if let Some((var, kind)) = access {
                     let t = &mut self.tasks[ix];
                     if t.started && !t.ended {
-                        let (v, pos) = t.ahead[t.queue.head % AHEAD];
-                        let hint = (v == var && pos != u32::MAX).then_some(pos as usize);
+                        let slot = t.queue.slots[t.queue.head];
+                        let hint = (slot != NO_SLOT).then_some(slot as usize);
                         t.queue.advance();
                         self.pending -= 1;
                         self.stats.events += 1;
@@ -921,33 +932,19 @@ impl Engine {
     /// on large variable tables): first the variable's slot, a few events later the
     /// record blocks it points to. A hint only: it changes no state.
     #[inline]
-    fn prefetch_ahead(&mut self, ix: usize) {
-        let t = &self.tasks[ix];
-        let q = &t.queue;
-        let far = q.get(PREFETCH_SLOT).and_then(access_var).and_then(|var| {
-            let pos = self.vars.position(var)?;
-            prefetch(self.vars.at(pos)? as *const VarSt);
-            Some((var, pos as u32))
-        });
-        let near = q.get(PREFETCH_RECORDS).and_then(access_var).and_then(|var| {
-            let (v, pos) = t.ahead[(q.head + PREFETCH_RECORDS) % AHEAD];
-            if v == var && pos != u32::MAX {
-                self.vars.at(pos as usize)
-            } else {
-                self.vars.get(&var)
-            }
-        });
-        if let Some(vs) = near {
+    fn prefetch_ahead(&self, ix: usize) {
+        let q = &self.tasks[ix].queue;
+        let slot = |k: usize| q.slots.get(q.head + k).filter(|&&s| s != NO_SLOT);
+        if let Some(vs) = slot(PREFETCH_SLOT).and_then(|&s| self.vars.at(s as usize)) {
+            prefetch(vs as *const VarSt);
+        }
+        if let Some(vs) = slot(PREFETCH_RECORDS).and_then(|&s| self.vars.at(s as usize)) {
             // First and last lines: the scan starts at the front, a removal moves
             // the last record.
             prefetch(vs.hot.as_ptr());
             prefetch(vs.hot.as_ptr().wrapping_add(vs.hot.len().saturating_sub(1)));
             prefetch(vs.cold.as_ptr());
             prefetch(vs.cold.as_ptr().wrapping_add(vs.cold.len().saturating_sub(1)));
-        }
-        if let Some(entry) = far {
-            let t = &mut self.tasks[ix];
-            t.ahead[(t.queue.head + PREFETCH_SLOT) % AHEAD] = entry;
         }
     }
 
