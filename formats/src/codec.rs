@@ -313,6 +313,11 @@ pub(crate) trait Words {
     fn pos(&self) -> usize;
     /// Whether every word was read.
     fn at_end(&self) -> bool;
+    /// The next four words without consuming them, and a token for [`Words::skip4`], when
+    /// at least four are left and readable (a fast path: `None` means "use `next_word`").
+    fn peek4(&self) -> Option<([u64; 4], usize)>;
+    /// Consumes the four words [`Words::peek4`] gave with this token.
+    fn skip4(&mut self, token: usize);
 }
 
 struct SliceWords<'a> {
@@ -337,6 +342,17 @@ impl Words for SliceWords<'_> {
     fn at_end(&self) -> bool {
         self.pos >= self.words.len()
     }
+
+    #[inline(always)]
+    fn peek4(&self) -> Option<([u64; 4], usize)> {
+        let w = self.words.get(self.pos..self.pos + 4)?;
+        Some(([w[0], w[1], w[2], w[3]], 4))
+    }
+
+    #[inline(always)]
+    fn skip4(&mut self, token: usize) {
+        self.pos += token;
+    }
 }
 
 /// Decodes every word of `words` into events of `task` (see [`decode_events`]) and gives
@@ -354,11 +370,34 @@ pub(crate) fn decode_from<W: Words>(
     (r, d.words)
 }
 
+const VAR_READ: u64 = Tag::VarRead as u64;
+const VAR_WRITE: u64 = Tag::VarWrite as u64;
+const MUTEX_LOCK: u64 = Tag::MutexLock as u64;
+const MUTEX_UNLOCK: u64 = Tag::MutexUnlock as u64;
+
 impl<W: Words> Decoder<W> {
     fn run(&mut self, task: TaskId, out: &mut Vec<Event>) -> Result<(), DecodeError> {
         let d = self;
         let mut ts = 0u64;
         while !d.words.at_end() {
+            // Fast path for the most common events: a plain access is exactly four words.
+            if let Some(([tag, dt, loc, var], token)) = d.words.peek4() {
+                let access = match tag {
+                    VAR_READ => Some(EventKind::VarRead { var }),
+                    VAR_WRITE => Some(EventKind::VarWrite { var }),
+                    _ => None,
+                };
+                let loc = match loc {
+                    0 => Some(None),
+                    l => u32::try_from(l - 1).ok().map(Some),
+                };
+                if let (Some(kind), Some(loc)) = (access, loc) {
+                    d.words.skip4(token);
+                    ts = ts.wrapping_add(unzigzag(dt) as u64);
+                    out.push(Event { task, ts, loc, kind });
+                    continue;
+                }
+            }
             let start = d.words.pos();
             let tag = d.next("event tag")?;
             let dt = unzigzag(d.next("timestamp delta")?);
@@ -368,7 +407,24 @@ impl<W: Words> Decoder<W> {
                 l => Some(u32::try_from(l - 1).map_err(|_| d.err(start + 2, "location id above u32"))?),
             };
             ts = ts.wrapping_add(dt as u64);
-            let kind = d.kind(tag, start)?;
+            // The most common kinds first, without the general dispatch.
+            let kind = match tag {
+                VAR_READ => EventKind::VarRead {
+                    var: d.next("object id")?,
+                },
+                VAR_WRITE => EventKind::VarWrite {
+                    var: d.next("object id")?,
+                },
+                MUTEX_LOCK => {
+                    let (mutex, seq) = d.seq()?;
+                    EventKind::MutexLock { mutex, seq }
+                }
+                MUTEX_UNLOCK => {
+                    let (mutex, seq) = d.seq()?;
+                    EventKind::MutexUnlock { mutex, seq }
+                }
+                _ => d.kind(tag, start)?,
+            };
             out.push(Event { task, ts, loc, kind });
         }
         Ok(())
@@ -683,12 +739,73 @@ tags! {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proptest::prelude::{any, prop_oneof};
+    use proptest::prelude::{any, prop_oneof, Just};
 
     #[test]
     fn zigzag_round_trips_extremes() {
         for v in [0i64, 1, -1, 63, -64, i64::MAX, i64::MIN] {
             assert_eq!(unzigzag(zigzag(v)), v);
+        }
+    }
+
+    /// [`SliceWords`] without the four-word fast path: the general decoder alone.
+    struct NoFastPath<'a>(SliceWords<'a>);
+
+    impl Words for NoFastPath<'_> {
+        fn next_word(&mut self) -> Option<u64> {
+            self.0.next_word()
+        }
+        fn pos(&self) -> usize {
+            self.0.pos()
+        }
+        fn at_end(&self) -> bool {
+            self.0.at_end()
+        }
+        fn peek4(&self) -> Option<([u64; 4], usize)> {
+            None
+        }
+        fn skip4(&mut self, _: usize) {
+            unreachable!("peek4 gives nothing")
+        }
+    }
+
+    fn general(task: TaskId, words: &[u64]) -> (Vec<Event>, Result<(), DecodeError>) {
+        let mut out = Vec::new();
+        let r = decode_from(task, NoFastPath(SliceWords { words, pos: 0 }), &mut out).0;
+        (out, r)
+    }
+
+    #[test]
+    fn fast_path_keeps_edge_locations_and_errors() {
+        let big = 1u64 << 32;
+        // tag, dt, loc, var: no location, location 0, location u32::MAX, and a negative
+        // timestamp delta, then a location word above u32 (an error at word 14).
+        let words = [32, 8, 0, 5, 33, 3, 1, u64::MAX, 32, 2, big, 7, 33, 1, big + 1, 9];
+        let mut out = Vec::new();
+        let err = decode_events(1, &words, &mut out).unwrap_err();
+        assert_eq!(err.word, 14);
+        assert_eq!(
+            out.iter().map(|e| e.loc).collect::<Vec<_>>(),
+            [None, Some(0), Some(u32::MAX)]
+        );
+        assert_eq!(out.iter().map(|e| e.ts).collect::<Vec<_>>(), [4, 2, 3]);
+        assert_eq!(out[1].kind, EventKind::VarWrite { var: u64::MAX });
+        assert_eq!(general(1, &words), (out, Err(err)));
+    }
+
+    proptest::proptest! {
+        /// The four-word fast path decodes exactly what the general decoder does, errors
+        /// (and the events kept before them) included.
+        #[test]
+        fn fast_path_agrees_with_the_general_decoder(
+            words in proptest::collection::vec(
+                prop_oneof![Just(32u64), Just(33), 0u64..40, 0u64..5, any::<u64>(), Just(1u64 << 32)],
+                0..40,
+            ),
+        ) {
+            let mut out = Vec::new();
+            let r = decode_events(2, &words, &mut out);
+            proptest::prop_assert_eq!((out, r), general(2, &words));
         }
     }
 

@@ -494,6 +494,31 @@ impl Words for MsgpackWords<'_> {
     fn at_end(&self) -> bool {
         self.read >= self.count
     }
+
+    #[inline(always)]
+    fn peek4(&self) -> Option<([u64; 4], usize)> {
+        if self.read + 4 > self.count {
+            return None;
+        }
+        let mut at = self.at;
+        let mut w = [0u64; 4];
+        for x in &mut w {
+            *x = match self.bytes.get(at) {
+                Some(&b) if b < 0x80 => {
+                    at += 1;
+                    b as u64
+                }
+                _ => mp_uint(self.bytes, &mut at)?,
+            };
+        }
+        Some((w, at))
+    }
+
+    #[inline(always)]
+    fn skip4(&mut self, token: usize) {
+        self.at = token;
+        self.read += 4;
+    }
 }
 
 /// Decodes a batch of the common shape (see [`fast_batch`]) straight from its bytes into
