@@ -380,20 +380,29 @@ impl<W: Words> Decoder<W> {
         let d = self;
         let mut ts = 0u64;
         while !d.words.at_end() {
-            // Fast path for the most common events: a plain access is exactly four words.
-            if let Some(([tag, dt, loc, var], token)) = d.words.peek4() {
-                let access = match tag {
-                    VAR_READ => Some(EventKind::VarRead { var }),
-                    VAR_WRITE => Some(EventKind::VarWrite { var }),
-                    _ => None,
-                };
+            // Fast path for the most common events: a plain access is exactly four words
+            // (tag, timestamp delta, location, variable), a mutex event five (then the
+            // sequence number's delta).
+            if let Some(([tag, dt, loc, obj], token)) = d.words.peek4() {
                 let loc = match loc {
                     0 => Some(None),
                     l => u32::try_from(l - 1).ok().map(Some),
                 };
-                if let (Some(kind), Some(loc)) = (access, loc) {
+                if let (VAR_READ | VAR_WRITE | MUTEX_LOCK | MUTEX_UNLOCK, Some(loc)) = (tag, loc) {
                     d.words.skip4(token);
                     ts = ts.wrapping_add(unzigzag(dt) as u64);
+                    let kind = match tag {
+                        VAR_READ => EventKind::VarRead { var: obj },
+                        VAR_WRITE => EventKind::VarWrite { var: obj },
+                        _ => {
+                            let seq = d.seq_of(obj)?;
+                            if tag == MUTEX_LOCK {
+                                EventKind::MutexLock { mutex: obj, seq }
+                            } else {
+                                EventKind::MutexUnlock { mutex: obj, seq }
+                            }
+                        }
+                    };
                     out.push(Event { task, ts, loc, kind });
                     continue;
                 }
@@ -483,12 +492,19 @@ impl<W: Words> Decoder<W> {
 
     fn seq(&mut self) -> Result<(ObjectId, u64), DecodeError> {
         let obj = self.next("object id")?;
+        Ok((obj, self.seq_of(obj)?))
+    }
+
+    /// The next sequence number of `obj`: the delta word applied to its previous one in
+    /// this frame (0 before the first).
+    #[inline(always)]
+    fn seq_of(&mut self, obj: ObjectId) -> Result<u64, DecodeError> {
         let delta = unzigzag(self.next("sequence number")?);
-        let base = self.cache.slots[(obj as usize) % CACHE_SLOTS];
-        let base = if base.0 == obj { base.1 } else { 0 };
+        let slot = &mut self.cache.slots[(obj as usize) % CACHE_SLOTS];
+        let base = if slot.0 == obj { slot.1 } else { 0 };
         let value = base.wrapping_add(delta as u64);
-        self.cache.base(obj, value);
-        Ok((obj, value))
+        *slot = (obj, value);
+        Ok(value)
     }
 
     fn order(&mut self) -> Result<MemOrder, DecodeError> {
@@ -799,7 +815,16 @@ mod tests {
         #[test]
         fn fast_path_agrees_with_the_general_decoder(
             words in proptest::collection::vec(
-                prop_oneof![Just(32u64), Just(33), 0u64..40, 0u64..5, any::<u64>(), Just(1u64 << 32)],
+                prop_oneof![
+                    Just(32u64),
+                    Just(33),
+                    Just(5),
+                    Just(6),
+                    0u64..40,
+                    0u64..5,
+                    any::<u64>(),
+                    Just(1u64 << 32)
+                ],
                 0..40,
             ),
         ) {
