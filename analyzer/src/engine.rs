@@ -233,7 +233,11 @@ struct TaskState {
     has_parent: bool,
     spawn: Option<(Clocks, Site)>,
     end: Option<(Clocks, Site)>,
-    last: Option<Site>,
+    /// The last processed event: its reference ([`NO_EVENT`] before the first), location
+    /// and timestamp (separate fields, written with plain stores on every event).
+    last_event: EventRef,
+    last_loc: Option<LocId>,
+    last_ts: u64,
     held: Vec<Held>,
     /// The last synchronizations, most recent first: a list in [`SnapArena`] ([`NO_SNAP`]
     /// before the first).
@@ -242,7 +246,20 @@ struct TaskState {
     after_end_reported: bool,
 }
 
+/// No event (see [`TaskState::last_event`]).
+const NO_EVENT: EventRef = EventRef::MAX;
+
 impl TaskState {
+    /// The last processed event.
+    fn last(&self) -> Option<Site> {
+        (self.last_event != NO_EVENT).then_some(Site {
+            event: self.last_event,
+            task: self.id,
+            loc: self.last_loc,
+            ts: self.last_ts,
+        })
+    }
+
     fn step(&self, ix: usize) -> u64 {
         self.clocks.hb.get(ix)
     }
@@ -676,7 +693,9 @@ impl Engine {
             has_parent: false,
             spawn: None,
             end: None,
-            last: None,
+            last_event: NO_EVENT,
+            last_loc: None,
+            last_ts: 0,
             held: Vec::new(),
             snap: NO_SNAP,
             after_end_reported: false,
@@ -901,7 +920,7 @@ impl Engine {
                             loc,
                             ts,
                         };
-                        t.last = Some(site);
+                        (t.last_event, t.last_loc, t.last_ts) = (r, loc, ts);
                         self.access_at(ix, var, kind, site, hint);
                         continue;
                     }
@@ -1240,7 +1259,8 @@ impl Engine {
                     format!("{name} has events after its end; they are analyzed anyway"),
                 );
             }
-            self.tasks[ix].last = Some(site);
+            let t = &mut self.tasks[ix];
+            (t.last_event, t.last_loc, t.last_ts) = (r, ev.loc, ev.ts);
         }
         use EventKind::*;
         let key = match ev.kind {
@@ -1313,7 +1333,7 @@ impl Engine {
                     Some(c) => {
                         if let Some((clocks, esite)) = self.tasks[c].end.clone() {
                             self.acquire(ix, EdgeKind::Join, None, site, &clocks, &[esite]);
-                        } else if let Some(last) = self.tasks[c].last {
+                        } else if let Some(last) = self.tasks[c].last() {
                             let clocks = self.tasks[c].clocks.clone();
                             let name = self.symbols.task_name(child);
                             self.diag(
