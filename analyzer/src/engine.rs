@@ -462,8 +462,10 @@ const NO_SNAP: u32 = u32::MAX;
 /// [`Options::explain_syncs`] nodes deep). A task's current list and the list an access
 /// record keeps are just ids: a new synchronization writes one node, an access writes
 /// nothing, and lists share their older nodes. Nodes no record or task can reach any more
-/// are dropped by [`Engine::collect_snaps`] whenever the arena has doubled since the
-/// last collection, so it stays proportional to the live records.
+/// are dropped by [`Engine::collect_snaps`] once the arena holds twice the nodes that
+/// survived the last collection plus one per access record (a collection visits every
+/// record, so its cost per new node stays bounded), so it stays proportional to the live
+/// records.
 #[derive(Debug)]
 struct SnapArena {
     /// Each node's operation...
@@ -881,7 +883,8 @@ impl Engine {
     }
 
     fn run(&mut self) {
-        while let Some(Reverse((_, _, ix))) = self.heap.pop() {
+        let mut next = self.heap.pop();
+        while let Some(Reverse((_, _, ix))) = next.take() {
             self.tasks[ix].sched = Sched::Idle;
             let mut limit = self.heap.peek().map(|Reverse((ts, r, _))| (*ts, *r));
             loop {
@@ -899,8 +902,12 @@ impl Engine {
                 self.prefetch_ahead(ix);
                 if let Some(l) = limit {
                     if (ts, r) > l {
+                        // The task at the top of the heap (`limit`) goes next, and this one
+                        // takes its place: one sift instead of a push and a pop.
                         self.tasks[ix].sched = Sched::Queued;
-                        self.heap.push(Reverse((ts, r, ix)));
+                        if let Some(mut top) = self.heap.peek_mut() {
+                            next = Some(std::mem::replace(&mut *top, Reverse((ts, r, ix))));
+                        }
                         break;
                     }
                 }
@@ -942,6 +949,9 @@ impl Engine {
                         }
                     }
                 }
+            }
+            if next.is_none() {
+                next = self.heap.pop();
             }
         }
     }
@@ -2205,7 +2215,9 @@ impl Engine {
         for t in &self.tasks {
             mark(t.snap);
         }
+        let mut records = 0;
         for vs in self.vars.values() {
+            records += vs.cold.len();
             for c in &vs.cold {
                 mark(c.syncs);
             }
@@ -2233,7 +2245,10 @@ impl Engine {
         }
         prevs.truncate(live);
         self.snaps.ops.truncate(live);
-        self.snaps.next_gc = (2 * live).max(SNAP_GC_MIN);
+        // A collection visits every record twice: the next one waits for at least as many
+        // new nodes as there are records, so its cost per node stays bounded however many
+        // records there are (and the arena stays proportional to the live data).
+        self.snaps.next_gc = (2 * live + records).max(SNAP_GC_MIN);
         let re = |id: u32| remap.get(id as usize).copied().unwrap_or(NO_SNAP);
         for t in &mut self.tasks {
             t.snap = re(t.snap);
