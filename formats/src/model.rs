@@ -168,6 +168,58 @@ pub enum Def {
     },
 }
 
+/// Shorthands for the definitions tests, benches and generated traces write most: no
+/// name, no creation site, no column, no function. Set those fields with the struct
+/// literal instead.
+///
+/// ```
+/// use hb_format::{Def, Header, ObjectKind, Trace};
+///
+/// let mut t = Trace::new(Header::new("demo"));
+/// for def in [
+///     Def::task(0, None),
+///     Def::task(1, Some(0)),
+///     Def::object(7, ObjectKind::Mutex),
+///     Def::loc(3, 0, 42),
+/// ] {
+///     t.define(def);
+/// }
+/// assert_eq!(t.defs[1], Def::Task { id: 1, name: None, parent: Some(0) });
+/// assert_eq!(t.defs[2], Def::Object { id: 7, kind: ObjectKind::Mutex, name: None, loc: None });
+/// assert_eq!(t.defs[3], Def::Loc { id: 3, file: 0, line: 42, column: 0, function: None });
+/// ```
+impl Def {
+    /// An unnamed task spawned by `parent` (`None` for a root task).
+    pub fn task(id: TaskId, parent: Option<TaskId>) -> Def {
+        Def::Task {
+            id,
+            name: None,
+            parent,
+        }
+    }
+
+    /// An unnamed object of `kind` with no known creation site.
+    pub fn object(id: ObjectId, kind: ObjectKind) -> Def {
+        Def::Object {
+            id,
+            kind,
+            name: None,
+            loc: None,
+        }
+    }
+
+    /// A location at `line` of `file` (a [`Def::Str`] id), with column 0 and no function.
+    pub fn loc(id: LocId, file: StrId, line: u32) -> Def {
+        Def::Loc {
+            id,
+            file,
+            line,
+            column: 0,
+            function: None,
+        }
+    }
+}
+
 /// Memory ordering of an atomic operation (Rust's `std::sync::atomic::Ordering`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum MemOrder {
