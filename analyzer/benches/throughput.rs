@@ -39,38 +39,10 @@ fn generate(path: &std::path::Path, n: u64) -> u64 {
         id: 0,
         text: "bench.rs".into(),
     }];
-    for t in 0..TASKS {
-        defs.push(Def::Task {
-            id: t,
-            name: None,
-            parent: None,
-        });
-    }
-    for l in 0..LOCKS {
-        defs.push(Def::Object {
-            id: l,
-            kind: ObjectKind::Mutex,
-            name: None,
-            loc: None,
-        });
-    }
-    for v in 0..VARS {
-        defs.push(Def::Object {
-            id: 1000 + v,
-            kind: ObjectKind::Variable,
-            name: None,
-            loc: None,
-        });
-    }
-    for l in 1..=8 {
-        defs.push(Def::Loc {
-            id: l,
-            file: 0,
-            line: l,
-            column: 0,
-            function: None,
-        });
-    }
+    defs.extend((0..TASKS).map(|t| Def::task(t, None)));
+    defs.extend((0..LOCKS).map(|l| Def::object(l, ObjectKind::Mutex)));
+    defs.extend((0..VARS).map(|v| Def::object(1000 + v, ObjectKind::Variable)));
+    defs.extend((1..=8).map(|l| Def::loc(l, 0, l)));
     w.write_batch(None, &defs, &[]).unwrap();
     let mut enc: Vec<FrameEncoder> = (0..TASKS)
         .map(|_| FrameEncoder::with_capacity(FRAME * 4))

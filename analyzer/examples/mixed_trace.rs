@@ -59,21 +59,8 @@ fn main() {
         id: 0,
         text: "mixed.rs".into(),
     }];
-    for t in 0..TASKS as u32 {
-        defs.push(Def::Task {
-            id: t,
-            name: None,
-            parent: (t > 0).then_some(0),
-        });
-    }
-    let mut obj = |id, kind| {
-        defs.push(Def::Object {
-            id,
-            kind,
-            name: None,
-            loc: None,
-        })
-    };
+    defs.extend((0..TASKS as u32).map(|t| Def::task(t, (t > 0).then_some(0))));
+    let mut obj = |id, kind| defs.push(Def::object(id, kind));
     for m in 0..MUTEXES {
         obj(m, ObjectKind::Mutex);
     }
@@ -90,15 +77,7 @@ fn main() {
     for v in 0..VARS {
         obj(VAR0 + v, ObjectKind::Variable);
     }
-    for l in 1..=60 {
-        defs.push(Def::Loc {
-            id: l,
-            file: 0,
-            line: l,
-            column: 0,
-            function: None,
-        });
-    }
+    defs.extend((1..=60).map(|l| Def::loc(l, 0, l)));
     w.write_batch(None, &defs, &[]).expect("write defs");
 
     let mut bufs: Vec<Vec<Event>> = vec![Vec::new(); TASKS];

@@ -81,11 +81,7 @@ fn order(s: Option<&&str>) -> Result<MemOrder, String> {
 impl Builder {
     fn task(&mut self, id: TaskId, parent: Option<TaskId>) {
         if self.tasks.insert(id, ()).is_none() {
-            self.trace.define(Def::Task {
-                id,
-                name: None,
-                parent,
-            });
+            self.trace.define(Def::task(id, parent));
         }
     }
 
@@ -259,13 +255,7 @@ impl Builder {
         kinds.push(kind);
         if let Some(n) = loc {
             if self.locs.insert(n, ()).is_none() {
-                self.trace.define(Def::Loc {
-                    id: n,
-                    file: 0,
-                    line: n,
-                    column: 0,
-                    function: None,
-                });
+                self.trace.define(Def::loc(n, 0, n));
             }
         }
         for kind in kinds {

@@ -2328,14 +2328,7 @@ mod tests {
             x.wrapping_mul(0x2545_F491_4F6C_DD1D) % n
         };
         let tasks = 2 + rnd(4) as u32;
-        let mut defs = Vec::new();
-        for t in 0..tasks {
-            defs.push(Def::Task {
-                id: t,
-                name: None,
-                parent: None,
-            });
-        }
+        let defs: Vec<Def> = (0..tasks).map(|t| Def::task(t, None)).collect();
         let mut seq = [0u64; 3];
         let mut held: Vec<Option<u64>> = vec![None; tasks as usize];
         let mut events = Vec::new();
@@ -2410,13 +2403,7 @@ mod tests {
     /// of the arena while the task synchronizes on.
     #[test]
     fn two_deep_explanations_survive_collections() {
-        let defs: Vec<Def> = (0..2)
-            .map(|id| Def::Task {
-                id,
-                name: None,
-                parent: (id == 1).then_some(0),
-            })
-            .collect();
+        let defs: Vec<Def> = (0..2).map(|id| Def::task(id, (id == 1).then_some(0))).collect();
         let (chan, x) = (7, 9);
         let mut events = Vec::new();
         let mut ev = |task, kind| {

@@ -2,69 +2,47 @@
 //! detector with bounded shadow history would miss, is found exactly.
 
 use hb_analyzer::{analyze, Options};
-use hb_format::{Def, Event, EventKind, Header, ObjectKind, Trace};
+use hb_format::{Def, Event, EventKind, Header, LocId, ObjectKind, TaskId, Trace};
+
+/// Defines `defs` in order.
+fn define_all(t: &mut Trace, defs: impl IntoIterator<Item = Def>) {
+    for def in defs {
+        t.define(def);
+    }
+}
+
+/// Appends an event of `task` at `loc`; timestamps count the events from 1.
+fn ev(t: &mut Trace, task: TaskId, loc: LocId, kind: EventKind) {
+    let ts = t.events.len() as u64 + 1;
+    t.events.push(Event {
+        task,
+        ts,
+        loc: Some(loc),
+        kind,
+    });
+}
 
 #[test]
 fn race_a_million_events_apart() {
     let mut t = Trace::new(Header::new("far"));
-    t.define(Def::Task {
-        id: 0,
-        name: None,
-        parent: None,
-    });
-    t.define(Def::Task {
-        id: 1,
-        name: None,
-        parent: Some(0),
-    });
     let x = 1;
     let chan = 2;
     let m = 3;
-    t.define(Def::Object {
-        id: x,
-        kind: ObjectKind::Variable,
-        name: None,
-        loc: None,
-    });
-    t.define(Def::Object {
-        id: chan,
-        kind: ObjectKind::Channel { capacity: None },
-        name: None,
-        loc: None,
-    });
-    t.define(Def::Object {
-        id: m,
-        kind: ObjectKind::Mutex,
-        name: None,
-        loc: None,
-    });
-    for v in 0..1000u64 {
-        t.define(Def::Object {
-            id: 100 + v,
-            kind: ObjectKind::Variable,
-            name: None,
-            loc: None,
-        });
-    }
-    for l in 1..=5 {
-        t.define(Def::Loc {
-            id: l,
-            file: 0,
-            line: l,
-            column: 0,
-            function: None,
-        });
-    }
-    let mut ts = 0;
-    let mut ev = |t: &mut Trace, task, loc, kind| {
-        ts += 1;
-        t.events.push(Event {
-            task,
-            ts,
-            loc: Some(loc),
-            kind,
-        });
-    };
+    define_all(
+        &mut t,
+        [
+            Def::task(0, None),
+            Def::task(1, Some(0)),
+            Def::object(x, ObjectKind::Variable),
+            Def::object(chan, ObjectKind::Channel { capacity: None }),
+            Def::object(m, ObjectKind::Mutex),
+        ],
+    );
+    define_all(
+        &mut t,
+        (0..1000u64).map(|v| Def::object(100 + v, ObjectKind::Variable)),
+    );
+    define_all(&mut t, (1..=5).map(|l| Def::loc(l, 0, l)));
     ev(&mut t, 0, 5, EventKind::TaskSpawn { child: 1 });
     // The first write, by T0.
     ev(&mut t, 0, 1, EventKind::VarWrite { var: x });
@@ -72,12 +50,7 @@ fn race_a_million_events_apart() {
     // from T1 to T0 (T1 sends, T0 receives) or each on a lock of its own, so T0's write
     // never reaches T1.
     let m0 = 4;
-    t.define(Def::Object {
-        id: m0,
-        kind: ObjectKind::Mutex,
-        name: None,
-        loc: None,
-    });
+    t.define(Def::object(m0, ObjectKind::Mutex));
     for i in 0..125_000u64 {
         let seq = i + 1;
         ev(&mut t, 1, 3, EventKind::VarWrite { var: 100 + i % 1000 });
@@ -145,44 +118,20 @@ fn race_a_million_events_apart() {
 #[test]
 fn an_old_access_keeps_its_explanation() {
     let mut t = Trace::new(Header::new("far"));
-    for (id, parent) in [(0, None), (1, Some(0))] {
-        t.define(Def::Task {
-            id,
-            name: None,
-            parent,
-        });
-    }
     let (x, chan) = (1, 2);
-    t.define(Def::Object {
-        id: x,
-        kind: ObjectKind::Variable,
-        name: None,
-        loc: None,
-    });
-    t.define(Def::Object {
-        id: chan,
-        kind: ObjectKind::Channel { capacity: None },
-        name: None,
-        loc: None,
-    });
-    for v in 0..100u64 {
-        t.define(Def::Object {
-            id: 100 + v,
-            kind: ObjectKind::Variable,
-            name: None,
-            loc: None,
-        });
-    }
-    let mut ts = 0;
-    let mut ev = |t: &mut Trace, task, loc, kind| {
-        ts += 1;
-        t.events.push(Event {
-            task,
-            ts,
-            loc: Some(loc),
-            kind,
-        });
-    };
+    define_all(
+        &mut t,
+        [
+            Def::task(0, None),
+            Def::task(1, Some(0)),
+            Def::object(x, ObjectKind::Variable),
+            Def::object(chan, ObjectKind::Channel { capacity: None }),
+        ],
+    );
+    define_all(
+        &mut t,
+        (0..100u64).map(|v| Def::object(100 + v, ObjectKind::Variable)),
+    );
     ev(&mut t, 0, 1, EventKind::TaskSpawn { child: 1 });
     // T1's write, right after the spawn edge: its explanation names the spawn.
     ev(&mut t, 1, 2, EventKind::VarWrite { var: x });

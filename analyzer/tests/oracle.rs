@@ -332,38 +332,15 @@ fn shuffle_streams(ev: &[Event], picks: &[u8]) -> Vec<Event> {
 
 fn trace_of(events: Vec<Event>, cap: Option<u64>) -> Trace {
     let mut t = Trace::new(Header::new("oracle"));
-    t.define(Def::Task {
-        id: 0,
-        name: None,
-        parent: None,
-    });
+    t.define(Def::task(0, None));
     for c in 1..TASKS as u32 {
-        t.define(Def::Task {
-            id: c,
-            name: None,
-            parent: Some(0),
-        });
+        t.define(Def::task(c, Some(0)));
     }
     for m in 0..MUTEXES {
-        t.define(Def::Object {
-            id: m,
-            kind: ObjectKind::Mutex,
-            name: None,
-            loc: None,
-        });
+        t.define(Def::object(m, ObjectKind::Mutex));
     }
-    t.define(Def::Object {
-        id: CHAN,
-        kind: ObjectKind::Channel { capacity: cap },
-        name: None,
-        loc: None,
-    });
-    t.define(Def::Object {
-        id: ATOMIC,
-        kind: ObjectKind::Atomic,
-        name: None,
-        loc: None,
-    });
+    t.define(Def::object(CHAN, ObjectKind::Channel { capacity: cap }));
+    t.define(Def::object(ATOMIC, ObjectKind::Atomic));
     t.events = events;
     t
 }

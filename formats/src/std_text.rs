@@ -89,13 +89,7 @@ impl Importer {
 
     fn loc(&mut self, n: u32) -> LocId {
         if self.locs.insert(n, ()).is_none() {
-            self.trace.define(Def::Loc {
-                id: n,
-                file: self.file,
-                line: n,
-                column: 0,
-                function: None,
-            });
+            self.trace.define(Def::loc(n, self.file, n));
         }
         n
     }

@@ -77,21 +77,11 @@ pub fn random_trace(rng: &mut Rng) -> Trace {
         text: "span".into(),
     });
     for l in 0..8 {
-        t.define(Def::Loc {
-            id: l,
-            file: 0,
-            line: l + 1,
-            column: 0,
-            function: None,
-        });
+        t.define(Def::loc(l, 0, l + 1));
     }
     let ntasks = 1 + rng.below(4) as u32;
     for id in 0..ntasks {
-        t.define(Def::Task {
-            id,
-            name: None,
-            parent: (id > 0).then_some(0),
-        });
+        t.define(Def::task(id, (id > 0).then_some(0)));
     }
     let cap = match rng.below(3) {
         0 => None,
