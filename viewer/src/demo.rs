@@ -301,11 +301,7 @@ pub fn synthetic(events: usize, tasks: u32, seed: u64) -> Trace {
             function: None,
         });
     }
-    t.define(Def::Task {
-        id: 0,
-        name: None,
-        parent: None,
-    });
+    t.define(Def::task(0, None));
     const SHARED: u64 = 1;
     t.define(Def::Object {
         id: SHARED,
@@ -315,29 +311,10 @@ pub fn synthetic(events: usize, tasks: u32, seed: u64) -> Trace {
     });
     let obj = |task: u32, k: u64| 1000 + task as u64 * 4 + k;
     for w in 1..=tasks {
-        t.define(Def::Task {
-            id: w,
-            name: None,
-            parent: Some(0),
-        });
-        t.define(Def::Object {
-            id: obj(w, 0),
-            kind: ObjectKind::Mutex,
-            name: None,
-            loc: None,
-        });
-        t.define(Def::Object {
-            id: obj(w, 1),
-            kind: ObjectKind::Variable,
-            name: None,
-            loc: None,
-        });
-        t.define(Def::Object {
-            id: obj(w, 2),
-            kind: ObjectKind::Channel { capacity: None },
-            name: None,
-            loc: None,
-        });
+        t.define(Def::task(w, Some(0)));
+        t.define(Def::object(obj(w, 0), ObjectKind::Mutex));
+        t.define(Def::object(obj(w, 1), ObjectKind::Variable));
+        t.define(Def::object(obj(w, 2), ObjectKind::Channel { capacity: None }));
     }
     let mut rng = seed
         .wrapping_mul(6364136223846793005)

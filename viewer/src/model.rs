@@ -588,22 +588,13 @@ mod tests {
             id: 1,
             text: "phase".into(),
         });
-        t.define(Def::Task {
-            id: 0,
-            name: None,
-            parent: None,
-        });
+        t.define(Def::task(0, None));
         t.define(Def::Task {
             id: 1,
             name: Some(0),
             parent: Some(0),
         });
-        t.define(Def::Object {
-            id: 7,
-            kind: ObjectKind::Mutex,
-            name: None,
-            loc: None,
-        });
+        t.define(Def::object(7, ObjectKind::Mutex));
         t.events = vec![
             ev(0, 0, EventKind::TaskStart),
             ev(0, 10, EventKind::TaskSpawn { child: 1 }),

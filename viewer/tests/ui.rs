@@ -185,11 +185,7 @@ fn empty_and_lane_only_traces_show_without_panicking() {
     assert!(h.state().model.as_ref().unwrap().lanes.is_empty());
     // A task defined but without events still gets a lane.
     empty = hb_format::Trace::new(hb_format::Header::new("idle"));
-    empty.define(hb_format::Def::Task {
-        id: 3,
-        name: None,
-        parent: None,
-    });
+    empty.define(hb_format::Def::task(3, None));
     let mut h = harness(ViewerApp::from_trace("idle.hbt", empty));
     h.run();
     h.get_by_label("T3");
