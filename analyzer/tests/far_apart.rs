@@ -2,13 +2,34 @@
 //! detector with bounded shadow history would miss, is found exactly.
 
 use hb_analyzer::{analyze, Options};
-use hb_format::{Def, Event, EventKind, Header, LocId, ObjectKind, TaskId, Trace};
+use hb_format::{Def, Event, EventKind, Header, LocId, ObjectId, ObjectKind, TaskId, Trace};
 
 /// Defines `defs` in order.
 fn define_all(t: &mut Trace, defs: impl IntoIterator<Item = Def>) {
     for def in defs {
         t.define(def);
     }
+}
+
+/// What both tests define first: T0 and its child T1, the variable `x` and the unbounded
+/// channel `chan`.
+fn start(x: ObjectId, chan: ObjectId) -> Trace {
+    let mut t = Trace::new(Header::new("far"));
+    define_all(
+        &mut t,
+        [
+            Def::task(0, None),
+            Def::task(1, Some(0)),
+            Def::object(x, ObjectKind::Variable),
+            Def::object(chan, ObjectKind::Channel { capacity: None }),
+        ],
+    );
+    t
+}
+
+/// `n` variables with ids from 100.
+fn variables(n: u64) -> impl Iterator<Item = Def> {
+    (0..n).map(|v| Def::object(100 + v, ObjectKind::Variable))
 }
 
 /// Appends an event of `task` at `loc`; timestamps count the events from 1.
@@ -24,24 +45,12 @@ fn ev(t: &mut Trace, task: TaskId, loc: LocId, kind: EventKind) {
 
 #[test]
 fn race_a_million_events_apart() {
-    let mut t = Trace::new(Header::new("far"));
     let x = 1;
     let chan = 2;
     let m = 3;
-    define_all(
-        &mut t,
-        [
-            Def::task(0, None),
-            Def::task(1, Some(0)),
-            Def::object(x, ObjectKind::Variable),
-            Def::object(chan, ObjectKind::Channel { capacity: None }),
-            Def::object(m, ObjectKind::Mutex),
-        ],
-    );
-    define_all(
-        &mut t,
-        (0..1000u64).map(|v| Def::object(100 + v, ObjectKind::Variable)),
-    );
+    let mut t = start(x, chan);
+    t.define(Def::object(m, ObjectKind::Mutex));
+    define_all(&mut t, variables(1000));
     define_all(&mut t, (1..=5).map(|l| Def::loc(l, 0, l)));
     ev(&mut t, 0, 5, EventKind::TaskSpawn { child: 1 });
     // The first write, by T0.
@@ -117,21 +126,9 @@ fn race_a_million_events_apart() {
 /// engine keeps those lists in an arena it compacts as it goes).
 #[test]
 fn an_old_access_keeps_its_explanation() {
-    let mut t = Trace::new(Header::new("far"));
     let (x, chan) = (1, 2);
-    define_all(
-        &mut t,
-        [
-            Def::task(0, None),
-            Def::task(1, Some(0)),
-            Def::object(x, ObjectKind::Variable),
-            Def::object(chan, ObjectKind::Channel { capacity: None }),
-        ],
-    );
-    define_all(
-        &mut t,
-        (0..100u64).map(|v| Def::object(100 + v, ObjectKind::Variable)),
-    );
+    let mut t = start(x, chan);
+    define_all(&mut t, variables(100));
     ev(&mut t, 0, 1, EventKind::TaskSpawn { child: 1 });
     // T1's write, right after the spawn edge: its explanation names the spawn.
     ev(&mut t, 1, 2, EventKind::VarWrite { var: x });
