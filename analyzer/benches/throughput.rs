@@ -35,10 +35,7 @@ impl Rng {
 fn generate(path: &std::path::Path, n: u64) -> u64 {
     let out = BufWriter::with_capacity(1 << 20, std::fs::File::create(path).unwrap());
     let mut w = TraceWriter::new(out, &Header::new("bench")).unwrap();
-    let mut defs = vec![Def::Str {
-        id: 0,
-        text: "bench.rs".into(),
-    }];
+    let mut defs = vec![Def::str(0, "bench.rs")];
     defs.extend((0..TASKS).map(|t| Def::task(t, None)));
     defs.extend((0..LOCKS).map(|l| Def::object(l, ObjectKind::Mutex)));
     defs.extend((0..VARS).map(|v| Def::object(1000 + v, ObjectKind::Variable)));

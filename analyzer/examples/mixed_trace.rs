@@ -55,10 +55,7 @@ fn main() {
 
     let out = BufWriter::new(std::fs::File::create(path).expect("create output"));
     let mut w = TraceWriter::new(out, &Header::new("mixed")).expect("write header");
-    let mut defs = vec![Def::Str {
-        id: 0,
-        text: "mixed.rs".into(),
-    }];
+    let mut defs = vec![Def::str(0, "mixed.rs")];
     defs.extend((0..TASKS as u32).map(|t| Def::task(t, (t > 0).then_some(0))));
     let mut obj = |id, kind| defs.push(Def::object(id, kind));
     for m in 0..MUTEXES {

@@ -34,10 +34,7 @@ pub fn parse(text: &str) -> Result<Trace, String> {
         tasks: HashMap::new(),
         locs: HashMap::new(),
     };
-    b.trace.define(Def::Str {
-        id: 0,
-        text: "t.rs".to_owned(),
-    });
+    b.trace.define(Def::str(0, "t.rs"));
     for (i, raw) in text.lines().enumerate() {
         let line = raw.split('#').next().unwrap_or("").trim();
         if line.is_empty() {
@@ -92,10 +89,7 @@ impl Builder {
         let id = self.objects.len() as ObjectId + 1;
         self.objects.insert(name.to_owned(), id);
         let sid = self.trace.defs.len() as u32 + 1000;
-        self.trace.define(Def::Str {
-            id: sid,
-            text: name.to_owned(),
-        });
+        self.trace.define(Def::str(sid, name));
         self.trace.define(Def::Object {
             id,
             kind,

@@ -189,6 +189,14 @@ pub enum Def {
 /// assert_eq!(t.defs[3], Def::Loc { id: 3, file: 0, line: 42, column: 0, function: None });
 /// ```
 impl Def {
+    /// The interned string `text`.
+    pub fn str(id: StrId, text: impl Into<String>) -> Def {
+        Def::Str {
+            id,
+            text: text.into(),
+        }
+    }
+
     /// An unnamed task spawned by `parent` (`None` for a root task).
     pub fn task(id: TaskId, parent: Option<TaskId>) -> Def {
         Def::Task {

@@ -45,10 +45,7 @@ impl Importer {
         }
         let id = self.strings.len() as StrId;
         self.strings.insert(s.to_owned(), id);
-        self.trace.define(Def::Str {
-            id,
-            text: s.to_owned(),
-        });
+        self.trace.define(Def::str(id, s));
         id
     }
 

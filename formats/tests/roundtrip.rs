@@ -101,10 +101,7 @@ fn trace() -> impl Strategy<Value = Trace> {
     );
     (proptest::collection::vec(event, 0..200), 1usize..50).prop_map(|(events, _)| {
         let mut t = Trace::new(Header::new("prop"));
-        t.define(Def::Str {
-            id: 0,
-            text: "src/main.rs".into(),
-        });
+        t.define(Def::str(0, "src/main.rs"));
         t.define(Def::Loc {
             id: 3,
             file: 0,

@@ -68,14 +68,8 @@ const VAR0: u64 = 100;
 /// sequence number is right; the file groups events per task in batches of random size.
 pub fn random_trace(rng: &mut Rng) -> Trace {
     let mut t = Trace::new(Header::new("fuzz"));
-    t.define(Def::Str {
-        id: 0,
-        text: "src/fuzz.rs".into(),
-    });
-    t.define(Def::Str {
-        id: 1,
-        text: "span".into(),
-    });
+    t.define(Def::str(0, "src/fuzz.rs"));
+    t.define(Def::str(1, "span"));
     for l in 0..8 {
         t.define(Def::loc(l, 0, l + 1));
     }

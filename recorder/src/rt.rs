@@ -203,10 +203,7 @@ impl Registry {
         }
         let id = self.strs.len() as StrId;
         self.strs.insert(s.to_owned(), id);
-        self.pending.push(Def::Str {
-            id,
-            text: s.to_owned(),
-        });
+        self.pending.push(Def::str(id, s));
         id
     }
 

@@ -47,10 +47,7 @@ pub fn demo_trace() -> Trace {
         "config",
     ];
     for (id, text) in strings.iter().enumerate() {
-        t.define(Def::Str {
-            id: id as u32,
-            text: (*text).into(),
-        });
+        t.define(Def::str(id as u32, *text));
     }
     // Location k is src/bin/demo.rs line 10 + k.
     for k in 0..40u32 {
@@ -280,18 +277,9 @@ pub fn synthetic(events: usize, tasks: u32, seed: u64) -> Trace {
     use EventKind::*;
     let tasks = tasks.max(1);
     let mut t = Trace::new(Header::new("synthetic"));
-    t.define(Def::Str {
-        id: 0,
-        text: "step".into(),
-    });
-    t.define(Def::Str {
-        id: 1,
-        text: "synthetic.rs".into(),
-    });
-    t.define(Def::Str {
-        id: 2,
-        text: "shared".into(),
-    });
+    t.define(Def::str(0, "step"));
+    t.define(Def::str(1, "synthetic.rs"));
+    t.define(Def::str(2, "shared"));
     for k in 0..8 {
         t.define(Def::Loc {
             id: k,

@@ -580,14 +580,8 @@ mod tests {
 
     fn sample() -> Arc<Trace> {
         let mut t = Trace::new(Header::new("t"));
-        t.define(Def::Str {
-            id: 0,
-            text: "worker".into(),
-        });
-        t.define(Def::Str {
-            id: 1,
-            text: "phase".into(),
-        });
+        t.define(Def::str(0, "worker"));
+        t.define(Def::str(1, "phase"));
         t.define(Def::task(0, None));
         t.define(Def::Task {
             id: 1,
