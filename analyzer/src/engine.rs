@@ -905,8 +905,14 @@ impl Engine {
                         // The task at the top of the heap (`limit`) goes next, and this one
                         // takes its place: one sift instead of a push and a pop.
                         self.tasks[ix].sched = Sched::Queued;
-                        if let Some(mut top) = self.heap.peek_mut() {
-                            next = Some(std::mem::replace(&mut *top, Reverse((ts, r, ix))));
+                        let me = Reverse((ts, r, ix));
+                        next = self
+                            .heap
+                            .peek_mut()
+                            .map(|mut top| std::mem::replace(&mut *top, me));
+                        if next.is_none() {
+                            // (`limit` comes from the heap, so it is not empty.)
+                            self.heap.push(me);
                         }
                         break;
                     }
