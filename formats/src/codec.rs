@@ -416,24 +416,7 @@ impl<W: Words> Decoder<W> {
                 l => Some(u32::try_from(l - 1).map_err(|_| d.err(start + 2, "location id above u32"))?),
             };
             ts = ts.wrapping_add(dt as u64);
-            // The most common kinds first, without the general dispatch.
-            let kind = match tag {
-                VAR_READ => EventKind::VarRead {
-                    var: d.next("object id")?,
-                },
-                VAR_WRITE => EventKind::VarWrite {
-                    var: d.next("object id")?,
-                },
-                MUTEX_LOCK => {
-                    let (mutex, seq) = d.seq()?;
-                    EventKind::MutexLock { mutex, seq }
-                }
-                MUTEX_UNLOCK => {
-                    let (mutex, seq) = d.seq()?;
-                    EventKind::MutexUnlock { mutex, seq }
-                }
-                _ => d.kind(tag, start)?,
-            };
+            let kind = d.kind(tag, start)?;
             out.push(Event { task, ts, loc, kind });
         }
         Ok(())
