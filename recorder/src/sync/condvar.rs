@@ -1,10 +1,11 @@
 use std::fmt;
 use std::panic::Location;
-use std::sync::{LockResult, PoisonError};
+use std::sync::LockResult;
 use std::time::{Duration, Instant};
 
 use hb_format::{EventKind, ObjectKind};
 
+use super::lock_result;
 use super::mutex::MutexGuard;
 use crate::rt::{self, Obj};
 
@@ -33,14 +34,6 @@ impl WaitTimeoutResult {
     /// Whether the wait ended because the timeout elapsed.
     pub fn timed_out(&self) -> bool {
         self.0
-    }
-}
-
-fn poisoned<G>(g: G, poisoned: bool) -> LockResult<G> {
-    if poisoned {
-        Err(PoisonError::new(g))
-    } else {
-        Ok(g)
     }
 }
 
@@ -138,7 +131,7 @@ impl Condvar {
     pub fn wait<'a, T>(&self, mut guard: MutexGuard<'a, T>) -> LockResult<MutexGuard<'a, T>> {
         self.wait_inner(&mut guard, None, Location::caller());
         let p = guard.lock.is_poisoned();
-        poisoned(guard, p)
+        lock_result(guard, p)
     }
 
     /// Waits while `condition` returns true.
@@ -160,7 +153,7 @@ impl Condvar {
             self.wait_inner(&mut guard, None, loc);
         }
         let p = guard.lock.is_poisoned();
-        poisoned(guard, p)
+        lock_result(guard, p)
     }
 
     /// Waits for a notification or until `dur` elapsed.
@@ -177,7 +170,7 @@ impl Condvar {
         let deadline = Instant::now().checked_add(dur);
         let timed_out = self.wait_inner(&mut guard, deadline, Location::caller());
         let p = guard.lock.is_poisoned();
-        poisoned((guard, WaitTimeoutResult(timed_out)), p)
+        lock_result((guard, WaitTimeoutResult(timed_out)), p)
     }
 
     /// Waits while `condition` returns true, at most `dur` in total.
@@ -206,7 +199,7 @@ impl Condvar {
             self.wait_inner(&mut guard, deadline, loc);
         }
         let p = guard.lock.is_poisoned();
-        poisoned((guard, WaitTimeoutResult(timed_out)), p)
+        lock_result((guard, WaitTimeoutResult(timed_out)), p)
     }
 
     /// Wakes one waiting thread (recorded as a marker; no edge).

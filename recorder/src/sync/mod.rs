@@ -25,3 +25,12 @@ pub use once::{Once, OnceLock};
 pub use rwlock::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 pub use std::sync::{Arc, LockResult, OnceState, PoisonError, TryLockError, TryLockResult, Weak};
+
+/// `g` as std's lock methods return it: inside a [`PoisonError`] when the lock is poisoned.
+fn lock_result<G>(g: G, poisoned: bool) -> LockResult<G> {
+    if poisoned {
+        Err(PoisonError::new(g))
+    } else {
+        Ok(g)
+    }
+}

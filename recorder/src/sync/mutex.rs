@@ -2,10 +2,11 @@ use std::fmt;
 use std::ops::{Deref, DerefMut};
 use std::panic::Location;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
-use std::sync::{LockResult, PoisonError, TryLockError, TryLockResult};
+use std::sync::{LockResult, TryLockError, TryLockResult};
 
 use hb_format::{EventKind, ObjectKind};
 
+use super::lock_result;
 use crate::rt::{self, Obj};
 
 /// A mutual-exclusion lock with the API of [`std::sync::Mutex`] (poisoning included),
@@ -174,11 +175,7 @@ impl<T> Mutex<T> {
             recorded,
             panicking: std::thread::panicking(),
         };
-        if self.poison.load(Relaxed) {
-            Err(PoisonError::new(g))
-        } else {
-            Ok(g)
-        }
+        lock_result(g, self.poison.load(Relaxed))
     }
 
     /// Whether a thread panicked while holding the mutex.
@@ -198,12 +195,7 @@ impl<T> Mutex<T> {
     /// The data inside a `PoisonError` if the mutex is poisoned.
     pub fn into_inner(self) -> LockResult<T> {
         let poisoned = self.poison.load(Relaxed);
-        let v = self.raw.into_inner().value;
-        if poisoned {
-            Err(PoisonError::new(v))
-        } else {
-            Ok(v)
-        }
+        lock_result(self.raw.into_inner().value, poisoned)
     }
 
     /// Mutable access through an exclusive reference (no event: no other task can hold
@@ -214,12 +206,7 @@ impl<T> Mutex<T> {
     /// The reference inside a `PoisonError` if the mutex is poisoned.
     pub fn get_mut(&mut self) -> LockResult<&mut T> {
         let poisoned = self.poison.load(Relaxed);
-        let v = &mut self.raw.get_mut().value;
-        if poisoned {
-            Err(PoisonError::new(v))
-        } else {
-            Ok(v)
-        }
+        lock_result(&mut self.raw.get_mut().value, poisoned)
     }
 }
 

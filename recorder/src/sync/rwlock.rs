@@ -2,10 +2,11 @@ use std::fmt;
 use std::ops::{Deref, DerefMut};
 use std::panic::Location;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
-use std::sync::{LockResult, PoisonError, TryLockError, TryLockResult};
+use std::sync::{LockResult, TryLockError, TryLockResult};
 
 use hb_format::{EventKind, ObjectKind};
 
+use super::lock_result;
 use crate::rt::{self, Obj};
 
 /// A reader-writer lock with the API of [`std::sync::RwLock`] (poisoning included), whose
@@ -65,11 +66,7 @@ impl<T> RwLock<T> {
     }
 
     fn poisoned<G>(&self, g: G) -> LockResult<G> {
-        if self.poison.load(Relaxed) {
-            Err(PoisonError::new(g))
-        } else {
-            Ok(g)
-        }
+        lock_result(g, self.poison.load(Relaxed))
     }
 
     /// Acquires shared read access, blocking while a writer holds or waits for the lock.
@@ -251,12 +248,7 @@ impl<T> RwLock<T> {
     /// The data inside a `PoisonError` if the lock is poisoned.
     pub fn into_inner(self) -> LockResult<T> {
         let poisoned = self.poison.load(Relaxed);
-        let v = self.raw.into_inner();
-        if poisoned {
-            Err(PoisonError::new(v))
-        } else {
-            Ok(v)
-        }
+        lock_result(self.raw.into_inner(), poisoned)
     }
 
     /// Mutable access through an exclusive reference (no event).
@@ -266,12 +258,7 @@ impl<T> RwLock<T> {
     /// The reference inside a `PoisonError` if the lock is poisoned.
     pub fn get_mut(&mut self) -> LockResult<&mut T> {
         let poisoned = self.poison.load(Relaxed);
-        let v = self.raw.get_mut();
-        if poisoned {
-            Err(PoisonError::new(v))
-        } else {
-            Ok(v)
-        }
+        lock_result(self.raw.get_mut(), poisoned)
     }
 }
 
