@@ -163,18 +163,8 @@ impl<T> JoinHandle<T> {
     /// happens-before the join).
     #[track_caller]
     pub fn join(self) -> Result<T> {
-        let loc = Location::caller();
-        if self.child.is_some() && !self.inner.is_finished() {
-            // The wait may be long: make what led here visible even if it never ends.
-            rt::flush_current();
-        }
-        let r = self.inner.join();
-        if let Some(child) = self.child {
-            if rt::on() {
-                rt::emit(loc, EventKind::TaskJoin { child });
-            }
-        }
-        r
+        let finished = self.inner.is_finished();
+        recorded_join(Location::caller(), self.child, finished, || self.inner.join())
     }
 
     /// The underlying thread.
@@ -186,6 +176,27 @@ impl<T> JoinHandle<T> {
     pub fn is_finished(&self) -> bool {
         self.inner.is_finished()
     }
+}
+
+/// Waits through `join` for the thread `child` and records the join. When the thread is
+/// still running (`finished` false) the wait may be long, so the waiting task's events are
+/// flushed first: what led here stays visible even if the wait never ends.
+fn recorded_join<R>(
+    loc: &'static Location<'static>,
+    child: Option<TaskId>,
+    finished: bool,
+    join: impl FnOnce() -> R,
+) -> R {
+    if child.is_some() && !finished {
+        rt::flush_current();
+    }
+    let r = join();
+    if let Some(child) = child {
+        if rt::on() {
+            rt::emit(loc, EventKind::TaskJoin { child });
+        }
+    }
+    r
 }
 
 #[derive(Debug, Default)]
@@ -241,18 +252,13 @@ impl<T> ScopedJoinHandle<'_, T> {
     /// Waits for the thread to finish and records the join.
     #[track_caller]
     pub fn join(self) -> Result<T> {
-        let loc = Location::caller();
-        if self.child.is_some() && !self.inner.is_finished() {
-            rt::flush_current();
-        }
-        let r = self.inner.join();
-        self.data.children.lock()[self.index].1 = true;
-        if let Some(child) = self.child {
-            if rt::on() {
-                rt::emit(loc, EventKind::TaskJoin { child });
-            }
-        }
-        r
+        let finished = self.inner.is_finished();
+        let (data, index) = (self.data, self.index);
+        recorded_join(Location::caller(), self.child, finished, || {
+            let r = self.inner.join();
+            data.children.lock()[index].1 = true;
+            r
+        })
     }
 
     /// The underlying thread.
