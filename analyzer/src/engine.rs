@@ -434,6 +434,18 @@ fn conflict_mask(kind: AccessKind) -> u64 {
 }
 
 impl Hot {
+    /// The record of an access by task `task` at step `step`, of kind code `code`
+    /// ([`kind_code`]), at location key `loc`.
+    #[inline(always)]
+    fn new(step: u64, code: u64, task: usize, loc: u32) -> Hot {
+        debug_assert!(step < 1 << 61);
+        Hot {
+            step_kind: step << 3 | code,
+            task: task as u32,
+            loc,
+        }
+    }
+
     #[inline]
     fn step(self) -> u64 {
         self.step_kind >> 3
@@ -2063,7 +2075,6 @@ impl Engine {
             _ => self.vars.get_or_insert_with(var, VarSt::new),
         };
         let code = kind_code(kind);
-        debug_assert!(step < 1 << 61);
         let n = vs.hot.len();
         #[cfg(test)]
         let n = if self.plain_scan { usize::MAX } else { n };
@@ -2112,17 +2123,7 @@ impl Engine {
                 found.push((h, vs.cold[i].clone()));
             }
         }
-        let step_kind = step << 3 | code;
-        vs.keep(
-            own,
-            Hot {
-                step_kind,
-                task: ix as u32,
-                loc,
-            },
-            site,
-            syncs,
-        );
+        vs.keep(own, Hot::new(step, code, ix, loc), site, syncs);
         if !found.is_empty() {
             self.report_found(var, kind, site, ix, &mut found);
         }
@@ -2157,7 +2158,6 @@ impl Engine {
         let write = kind.is_write();
         let atomic = kind.is_atomic();
         let code = kind_code(kind);
-        debug_assert!(step < 1 << 61);
         while i < vs.hot.len() {
             let h = vs.hot[i];
             let same_site = |h: Hot| h.loc == loc && h.step_kind & 7 == code;
@@ -2186,17 +2186,7 @@ impl Engine {
             i += 1;
         }
         let syncs = t.snap;
-        let step_kind = step << 3 | code;
-        vs.keep(
-            own,
-            Hot {
-                step_kind,
-                task: ix as u32,
-                loc,
-            },
-            site,
-            syncs,
-        );
+        vs.keep(own, Hot::new(step, code, ix, loc), site, syncs);
         for (h, c) in found.drain(..) {
             self.report(var, &h, &c, kind, site, ix);
         }
