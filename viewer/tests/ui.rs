@@ -24,6 +24,16 @@ fn demo_app() -> ViewerApp {
     ViewerApp::from_trace("demo.hbt", trace)
 }
 
+/// Asserts that every event in `events` (indices into the loaded trace) is in the visible
+/// time range.
+fn assert_in_view(app: &ViewerApp, events: impl IntoIterator<Item = u64>) {
+    let m = app.model.as_ref().expect("a trace is loaded");
+    for ev in events {
+        let ts = m.trace.events[ev as usize].ts;
+        assert!(app.view.viewport.contains(ts), "{ts} in {:?}", app.view.viewport);
+    }
+}
+
 #[test]
 fn lanes_and_findings_are_listed() {
     let mut h = harness(demo_app());
@@ -94,10 +104,7 @@ fn clicking_a_race_selects_and_zooms_to_both_accesses() {
     want.sort();
     assert_eq!(accesses, want, "{race:#?}");
     assert!(matches!(app.view.selected_event, Some(e) if race.events.contains(&e)));
-    for ev in [write_ev, read_ev] {
-        let ts = m.trace.events[ev as usize].ts;
-        assert!(app.view.viewport.contains(ts), "{ts} in {:?}", app.view.viewport);
-    }
+    assert_in_view(app, [write_ev, read_ev]);
     // The explanation is shown in the details panel.
     h.get_by_label_contains("No happens-before chain orders them");
 }
@@ -162,7 +169,7 @@ fn search_selects_a_matching_event() {
     assert_eq!(app.view.search_hits[0].total, 6);
     let ev = app.view.selected_event.expect("a search selects its first match");
     assert_eq!(m.trace.events[ev as usize].kind.object(), Some(ids::LOCK_B));
-    assert!(app.view.viewport.contains(m.trace.events[ev as usize].ts));
+    assert_in_view(app, [ev]);
 }
 
 #[test]
@@ -303,10 +310,7 @@ fn clicking_the_cycle_shows_every_lock_of_it() {
         .collect();
     tasks.dedup();
     assert_eq!(tasks, vec![2, 1]);
-    for &ev in &f.events {
-        let ts = m.trace.events[ev as usize].ts;
-        assert!(app.view.viewport.contains(ts), "{ts} in {:?}", app.view.viewport);
-    }
+    assert_in_view(app, f.events.iter().copied());
     h.get_by_label_contains("acquires lock_b");
 }
 
