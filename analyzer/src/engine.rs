@@ -2389,7 +2389,7 @@ mod tests {
             e.define(d);
         }
         for ev in events {
-            e.push(ev.clone());
+            e.push(*ev);
         }
         let a = e.finish(Vec::new(), "t".into());
         format!("{:?} {:?} {:?}", a.races, a.diagnostics, a.stats)

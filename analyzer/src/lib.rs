@@ -59,7 +59,7 @@ pub fn analyze(trace: &hb_format::Trace, opts: &Options) -> Analysis {
         engine.define(def);
     }
     for (i, ev) in trace.events.iter().enumerate() {
-        engine.push(ev.clone());
+        engine.push(*ev);
         if i % PUMP_EVERY == PUMP_EVERY - 1 {
             engine.pump();
         }

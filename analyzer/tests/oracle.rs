@@ -306,7 +306,7 @@ fn oracle(ev: &[Event], cap: Option<u64>) -> BTreeSet<(u64, u32, u32)> {
 fn shuffle_streams(ev: &[Event], picks: &[u8]) -> Vec<Event> {
     let mut queues: Vec<std::collections::VecDeque<Event>> = vec![Default::default(); TASKS];
     for e in ev {
-        queues[e.task as usize].push_back(e.clone());
+        queues[e.task as usize].push_back(*e);
     }
     let mut out = Vec::new();
     let mut k = 0;

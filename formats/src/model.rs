@@ -293,7 +293,7 @@ pub enum RecvResult {
 }
 
 /// One recorded event.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Event {
     /// The task that performed it.
     pub task: TaskId,

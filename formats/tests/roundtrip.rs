@@ -136,7 +136,7 @@ fn encode(t: &Trace, batch: usize) -> Vec<u8> {
 fn per_task(events: &[Event]) -> std::collections::BTreeMap<u32, Vec<Event>> {
     let mut m = std::collections::BTreeMap::<u32, Vec<Event>>::new();
     for e in events {
-        m.entry(e.task).or_default().push(e.clone());
+        m.entry(e.task).or_default().push(*e);
     }
     m
 }
