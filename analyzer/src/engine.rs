@@ -529,7 +529,10 @@ impl SnapArena {
 }
 
 /// The access records of one variable (parallel vectors: the scan reads only `hot`).
+/// One cache line each (48 bytes padded to 64), so a look-up touches, and
+/// [`Engine::prefetch_ahead`] fetches, one line, never two.
 #[derive(Debug)]
+#[repr(align(64))]
 struct VarSt {
     hot: Vec<Hot>,
     cold: Vec<Cold>,
@@ -600,6 +603,22 @@ fn prefetch<T>(p: *const T) {
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = p;
+}
+
+/// [`prefetch`] for every cache line of `v`'s elements and of the place a push would take:
+/// the race check reads every record, and overwrites, moves or adds one anywhere.
+#[inline(always)]
+fn prefetch_records<T>(v: &Vec<T>) {
+    let p = v.as_ptr().cast::<u8>();
+    let bytes = (v.len() + 1).min(v.capacity()) * std::mem::size_of::<T>();
+    let mut off = 0;
+    while off < bytes {
+        prefetch(p.wrapping_add(off));
+        off += 64;
+    }
+    if bytes > 0 {
+        prefetch(p.wrapping_add(bytes - 1));
+    }
 }
 
 fn loc_key(loc: Option<LocId>) -> u32 {
@@ -950,7 +969,7 @@ impl Engine {
                         continue;
                     }
                 }
-                let ev = self.tasks[ix].queue.front().cloned().expect("checked above");
+                let ev = *self.tasks[ix].queue.front().expect("checked above");
                 match self.check(ix, &ev) {
                     Try::Wait(key) => {
                         self.tasks[ix].sched = Sched::Blocked;
@@ -986,12 +1005,8 @@ impl Engine {
             prefetch(vs as *const VarSt);
         }
         if let Some(vs) = slot(PREFETCH_RECORDS).and_then(|&s| self.vars.at(s as usize)) {
-            // First and last lines: the scan starts at the front, a removal moves
-            // the last record.
-            prefetch(vs.hot.as_ptr());
-            prefetch(vs.hot.as_ptr().wrapping_add(vs.hot.len().saturating_sub(1)));
-            prefetch(vs.cold.as_ptr());
-            prefetch(vs.cold.as_ptr().wrapping_add(vs.cold.len().saturating_sub(1)));
+            prefetch_records(&vs.hot);
+            prefetch_records(&vs.cold);
         }
     }
 
@@ -2097,7 +2112,9 @@ impl Engine {
         // Pass 2: those records, visited in the order of the plain scan (a record removed
         // by `swap_remove` is replaced by the last one, visited next).
         let mut own = None;
-        let mut found = std::mem::take(&mut self.scratch);
+        // Borrowed, not taken and put back: that round trip of a `Vec` through memory
+        // costs a store-forwarding stall on every access.
+        let found = &mut self.scratch;
         while mask != 0 {
             let i = mask.trailing_zeros() as usize;
             mask &= mask - 1;
@@ -2125,9 +2142,10 @@ impl Engine {
         }
         vs.keep(own, Hot::new(step, code, ix, loc), site, syncs);
         if !found.is_empty() {
+            let mut found = std::mem::take(&mut self.scratch);
             self.report_found(var, kind, site, ix, &mut found);
+            self.scratch = found;
         }
-        self.scratch = found;
     }
 
     #[inline(never)]
