@@ -37,7 +37,7 @@ use hb_format::{Def, Event, EventKind, LocId, ObjectId, ObjectKind, RecvResult, 
 use crate::dense::{DenseMap, IdIndex};
 use crate::lockorder::LockOrder;
 use crate::types::*;
-use crate::vc::Clocks;
+use crate::vc::{Clocks, Vc};
 
 /// A fast hasher for the engine's integer keys (ids are not attacker-chosen in a way that
 /// matters: a trace can at worst slow its own analysis down).
@@ -303,7 +303,10 @@ struct MutexSt {
     acquired: u64,
     holder: Option<usize>,
     released: u64,
-    rel: Rel,
+    /// The hb clock of the last release (lock edges leave the no-lock clock alone, so
+    /// that one is not kept), and the release itself.
+    rel_hb: Vc,
+    rel_site: Option<Site>,
     rel_task: Option<usize>,
 }
 
@@ -1225,6 +1228,20 @@ impl Engine {
         if self.track_nl && !kind.is_lock() {
             t.clocks.nl.join(&src.nl);
         }
+        self.note_sync(ix, kind, object, at, partners);
+    }
+
+    /// The bookkeeping half of [`Engine::acquire`], for callers that joined the clocks
+    /// themselves: records the synchronization for explanations and the edges when
+    /// collected.
+    fn note_sync(
+        &mut self,
+        ix: usize,
+        kind: EdgeKind,
+        object: Option<ObjectId>,
+        at: Site,
+        partners: &[Site],
+    ) {
         let partner = partners.last().copied();
         // A synchronization with oneself (re-acquiring a lock the task released) teaches
         // nothing and would only crowd out useful explanations.
@@ -1663,9 +1680,10 @@ impl Engine {
             self.wrong_kind(r, mutex, "mutex");
             return Key::Obj(mutex);
         }
-        let m = match self.obj(mutex, |_, _| Obj::Mutex(MutexSt::default())) {
-            Obj::Mutex(m) => m,
-            _ => unreachable!("checked above"),
+        self.obj(mutex, |_, _| Obj::Mutex(MutexSt::default()));
+        // Through the field, not `obj`'s `&mut self`: the join below borrows `tasks` too.
+        let Some(Obj::Mutex(m)) = self.objs.get_mut(&mutex) else {
+            unreachable!("checked above")
         };
         let mut problem = None;
         let mut src = None;
@@ -1682,9 +1700,10 @@ impl Engine {
                 problem = Some(format!("acquisition {} was never released", m.acquired));
             }
             if seq > 1 && m.released == seq - 1 && m.rel_task != Some(ix) {
-                if let Some(s) = m.rel.site {
-                    // Lent to `acquire` below and put back (no copy).
-                    src = Some((std::mem::take(&mut m.rel.clocks), s));
+                if let Some(s) = m.rel_site {
+                    // A lock edge: the hb clock only (see `acquire`).
+                    self.tasks[ix].clocks.hb.join(&m.rel_hb);
+                    src = Some(s);
                 }
             }
             m.acquired = seq;
@@ -1697,11 +1716,8 @@ impl Engine {
                 format!("mutex `{name}`: {p}; acquisition {seq} gets no edge"),
             );
         }
-        if let Some((clocks, s)) = src {
-            self.acquire(ix, EdgeKind::Unlock, Some(mutex), site, &clocks, &[s]);
-            if let Some(Obj::Mutex(m)) = self.objs.get_mut(&mutex) {
-                m.rel.clocks = clocks;
-            }
+        if let Some(s) = src {
+            self.note_sync(ix, EdgeKind::Unlock, Some(mutex), site, &[s]);
         }
         self.lock_acquired(ix, mutex, LockMode::Exclusive, seq, site);
         Key::Obj(mutex)
@@ -1770,8 +1786,8 @@ impl Engine {
             if seq == m.acquired {
                 m.holder = None;
                 m.released = seq;
-                m.rel.clocks.assign(clocks);
-                m.rel.site = Some(site);
+                m.rel_hb.assign(&clocks.hb);
+                m.rel_site = Some(site);
                 m.rel_task = Some(ix);
             }
         }

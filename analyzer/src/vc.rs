@@ -69,11 +69,6 @@ impl Clocks {
         g
     }
 
-    pub(crate) fn assign(&mut self, other: &Clocks) {
-        self.hb.assign(&other.hb);
-        self.nl.assign(&other.nl);
-    }
-
     pub(crate) fn clear(&mut self) {
         self.hb.clear();
         self.nl.clear();
