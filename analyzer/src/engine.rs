@@ -1676,14 +1676,13 @@ impl Engine {
                 format!("{tname} acquires mutex `{name}` (acquisition {seq}) while already holding it under another acquisition number"),
             );
         }
-        if !matches!(self.objs.get(&mutex), None | Some(Obj::Mutex(_))) {
+        // One lookup, through the field (the join below borrows `tasks` too).
+        let obj = self
+            .objs
+            .get_or_insert_with(mutex, || Obj::Mutex(MutexSt::default()));
+        let Obj::Mutex(m) = obj else {
             self.wrong_kind(r, mutex, "mutex");
             return Key::Obj(mutex);
-        }
-        self.obj(mutex, |_, _| Obj::Mutex(MutexSt::default()));
-        // Through the field, not `obj`'s `&mut self`: the join below borrows `tasks` too.
-        let Some(Obj::Mutex(m)) = self.objs.get_mut(&mutex) else {
-            unreachable!("checked above")
         };
         let mut problem = None;
         let mut src = None;
