@@ -1722,6 +1722,9 @@ impl Engine {
         Key::Obj(mutex)
     }
 
+    /// Notes a lock acquisition for the lock-order graph and pushes it on the task's held
+    /// locks. Always inlined: usually that push is all it does, less than a call costs.
+    #[inline(always)]
     fn lock_acquired(&mut self, ix: usize, obj: ObjectId, mode: LockMode, seq: u64, site: Site) {
         if let Some(lo) = &mut self.lock_order {
             let t = &self.tasks[ix];
