@@ -37,7 +37,7 @@ use hb_format::{Def, Event, EventKind, LocId, ObjectId, ObjectKind, RecvResult, 
 use crate::dense::{DenseMap, IdIndex};
 use crate::lockorder::LockOrder;
 use crate::types::*;
-use crate::vc::Clocks;
+use crate::vc::{Clocks, Vc};
 
 /// A fast hasher for the engine's integer keys (ids are not attacker-chosen in a way that
 /// matters: a trace can at worst slow its own analysis down).
@@ -303,7 +303,10 @@ struct MutexSt {
     acquired: u64,
     holder: Option<usize>,
     released: u64,
-    rel: Rel,
+    /// The hb clock of the last release (lock edges leave the no-lock clock alone, so
+    /// that one is not kept), and the release itself.
+    rel_hb: Vc,
+    rel_site: Option<Site>,
     rel_task: Option<usize>,
 }
 
@@ -1240,6 +1243,22 @@ impl Engine {
         if self.track_nl && !kind.is_lock() {
             t.clocks.nl.join(&src.nl);
         }
+        self.note_sync(ix, kind, object, at, partners);
+    }
+
+    /// The bookkeeping half of [`Engine::acquire`], for callers that joined the clocks
+    /// themselves: records the synchronization for explanations and the edges when
+    /// collected. Always inlined: a call (its arguments spilled, the partner copied out)
+    /// cost about as much as the two pushes it makes.
+    #[inline(always)]
+    fn note_sync(
+        &mut self,
+        ix: usize,
+        kind: EdgeKind,
+        object: Option<ObjectId>,
+        at: Site,
+        partners: &[Site],
+    ) {
         let partner = partners.last().copied();
         // A synchronization with oneself (re-acquiring a lock the task released) teaches
         // nothing and would only crowd out useful explanations.
@@ -1674,13 +1693,13 @@ impl Engine {
                 format!("{tname} acquires mutex `{name}` (acquisition {seq}) while already holding it under another acquisition number"),
             );
         }
-        if !matches!(self.objs.get(&mutex), None | Some(Obj::Mutex(_))) {
+        // One lookup, through the field (the join below borrows `tasks` too).
+        let obj = self
+            .objs
+            .get_or_insert_with(mutex, || Obj::Mutex(MutexSt::default()));
+        let Obj::Mutex(m) = obj else {
             self.wrong_kind(r, mutex, "mutex");
             return Key::Obj(mutex);
-        }
-        let m = match self.obj(mutex, |_, _| Obj::Mutex(MutexSt::default())) {
-            Obj::Mutex(m) => m,
-            _ => unreachable!("checked above"),
         };
         let mut problem = None;
         let mut src = None;
@@ -1697,9 +1716,10 @@ impl Engine {
                 problem = Some(format!("acquisition {} was never released", m.acquired));
             }
             if seq > 1 && m.released == seq - 1 && m.rel_task != Some(ix) {
-                if let Some(s) = m.rel.site {
-                    // Lent to `acquire` below and put back (no copy).
-                    src = Some((std::mem::take(&mut m.rel.clocks), s));
+                if let Some(s) = m.rel_site {
+                    // A lock edge: the hb clock only (see `acquire`).
+                    self.tasks[ix].clocks.hb.join(&m.rel_hb);
+                    src = Some(s);
                 }
             }
             m.acquired = seq;
@@ -1712,16 +1732,16 @@ impl Engine {
                 format!("mutex `{name}`: {p}; acquisition {seq} gets no edge"),
             );
         }
-        if let Some((clocks, s)) = src {
-            self.acquire(ix, EdgeKind::Unlock, Some(mutex), site, &clocks, &[s]);
-            if let Some(Obj::Mutex(m)) = self.objs.get_mut(&mutex) {
-                m.rel.clocks = clocks;
-            }
+        if let Some(s) = src {
+            self.note_sync(ix, EdgeKind::Unlock, Some(mutex), site, &[s]);
         }
         self.lock_acquired(ix, mutex, LockMode::Exclusive, seq, site);
         Key::Obj(mutex)
     }
 
+    /// Notes a lock acquisition for the lock-order graph and pushes it on the task's held
+    /// locks. Always inlined: usually that push is all it does, less than a call costs.
+    #[inline(always)]
     fn lock_acquired(&mut self, ix: usize, obj: ObjectId, mode: LockMode, seq: u64, site: Site) {
         if let Some(lo) = &mut self.lock_order {
             let t = &self.tasks[ix];
@@ -1785,8 +1805,8 @@ impl Engine {
             if seq == m.acquired {
                 m.holder = None;
                 m.released = seq;
-                m.rel.clocks.assign(clocks);
-                m.rel.site = Some(site);
+                m.rel_hb.assign(&clocks.hb);
+                m.rel_site = Some(site);
                 m.rel_task = Some(ix);
             }
         }

@@ -116,7 +116,29 @@ impl LockOrder {
     /// An acquisition of `obj` by `task` (engine index `ix`, no-lock clock `nl`) while
     /// holding `held`.
     #[allow(clippy::too_many_arguments)]
+    #[inline]
     pub(crate) fn acquire(
+        &mut self,
+        task: TaskId,
+        held: &[Held],
+        obj: ObjectId,
+        mode: LockMode,
+        site: Site,
+        nl: &Vc,
+        ix: usize,
+    ) {
+        // Nothing held and no request to retire: nothing to do (the usual case), decided
+        // inline at the caller.
+        if held.is_empty() && self.requests.is_empty() {
+            return;
+        }
+        self.acquire_slow(task, held, obj, mode, site, nl, ix);
+    }
+
+    /// [`LockOrder::acquire`] past its inline check.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(never)]
+    fn acquire_slow(
         &mut self,
         task: TaskId,
         held: &[Held],
@@ -134,7 +156,7 @@ impl LockOrder {
                 _ => site,
             }
         };
-        // Nothing held, no edge (the usual case).
+        // Nothing held, no edge.
         if held.is_empty() {
             return;
         }
