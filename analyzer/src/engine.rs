@@ -1748,7 +1748,9 @@ impl Engine {
             if !t.held.is_empty() {
                 self.stats.nested_acquisitions += 1;
             }
-            lo.acquire(t.id, &t.held, obj, mode, site, &t.clocks.nl, ix);
+            if lo.acquire_matters(&t.held) {
+                lo.acquire(t.id, &t.held, obj, mode, site, &t.clocks.nl, ix);
+            }
         }
         self.tasks[ix].held.push(Held {
             obj,

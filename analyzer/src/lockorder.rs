@@ -113,32 +113,19 @@ impl LockOrder {
         self.requests.insert(task, p);
     }
 
-    /// An acquisition of `obj` by `task` (engine index `ix`, no-lock clock `nl`) while
-    /// holding `held`.
-    #[allow(clippy::too_many_arguments)]
+    /// Whether an acquisition while holding `held` has anything to record: usually not
+    /// (nothing held, no request to retire), and the caller, which inlines this, then
+    /// skips [`LockOrder::acquire`].
     #[inline]
-    pub(crate) fn acquire(
-        &mut self,
-        task: TaskId,
-        held: &[Held],
-        obj: ObjectId,
-        mode: LockMode,
-        site: Site,
-        nl: &Vc,
-        ix: usize,
-    ) {
-        // Nothing held and no request to retire: nothing to do (the usual case), decided
-        // inline at the caller.
-        if held.is_empty() && self.requests.is_empty() {
-            return;
-        }
-        self.acquire_slow(task, held, obj, mode, site, nl, ix);
+    pub(crate) fn acquire_matters(&self, held: &[Held]) -> bool {
+        !held.is_empty() || !self.requests.is_empty()
     }
 
-    /// [`LockOrder::acquire`] past its inline check.
+    /// An acquisition of `obj` by `task` (engine index `ix`, no-lock clock `nl`) while
+    /// holding `held` (see [`LockOrder::acquire_matters`]).
     #[allow(clippy::too_many_arguments)]
     #[inline(never)]
-    fn acquire_slow(
+    pub(crate) fn acquire(
         &mut self,
         task: TaskId,
         held: &[Held],
