@@ -2164,24 +2164,18 @@ impl Engine {
         }
         vs.keep(own, Hot::new(step, code, ix, loc), site, syncs);
         if !found.is_empty() {
-            let mut found = std::mem::take(&mut self.scratch);
-            self.report_found(var, kind, site, ix, &mut found);
-            self.scratch = found;
+            self.report_found(var, kind, site, ix);
         }
     }
 
+    /// Reports the races the fast scan left in `scratch`, emptying it.
     #[inline(never)]
-    fn report_found(
-        &mut self,
-        var: ObjectId,
-        kind: AccessKind,
-        site: Site,
-        ix: usize,
-        found: &mut Vec<(Hot, Cold)>,
-    ) {
+    fn report_found(&mut self, var: ObjectId, kind: AccessKind, site: Site, ix: usize) {
+        let mut found = std::mem::take(&mut self.scratch);
         for (h, c) in found.drain(..) {
             self.report(var, &h, &c, kind, site, ix);
         }
+        self.scratch = found;
     }
 
     /// [`Engine::access`] for variables with more than 64 records: the plain scan.
