@@ -424,17 +424,13 @@ fn kind_code(kind: AccessKind) -> u64 {
     }
 }
 
-/// Bit `kind_code(k)` is set when an access of kind `k` races with one of kind `kind`
-/// (unordered): at least one writes, and not both are atomic.
-#[inline]
-fn conflict_mask(kind: AccessKind) -> u64 {
-    match kind {
-        AccessKind::Read => 0b11010,
-        AccessKind::Write => 0b11111,
-        AccessKind::AtomicLoad => 0b00010,
-        AccessKind::AtomicStore | AccessKind::AtomicRmw => 0b00011,
-    }
-}
+/// By kind code ([`kind_code`]): bit `kind_code(k)` is set when an access of kind `k` races
+/// with one of this kind (unordered): at least one writes, and not both are atomic.
+const CONFLICTS: [u64; 8] = [0b11010, 0b11111, 0b00010, 0b00011, 0b00011, 0, 0, 0];
+
+/// Variables with at most this many records take the fast two-pass scan ([`VarSt::check`]),
+/// whose marks fit one `u64`; the others the plain one ([`Engine::access_general`]).
+const FAST_SCAN_MAX: usize = 64;
 
 impl Hot {
     /// The record of an access by task `task` at step `step`, of kind code `code`
@@ -543,24 +539,94 @@ struct VarSt {
 
 impl VarSt {
     /// Stores `hot` as the accessing task's latest record at its site: over `own` (the
-    /// record it supersedes, same task, location and kind) or as a new one.
+    /// record it supersedes, same task, location and kind), else in the place of `vacant`
+    /// (another task's record at the same site that this access superseded), else as a
+    /// new one. With both, `vacant` is removed.
     #[inline(always)]
-    fn keep(&mut self, own: Option<usize>, hot: Hot, site: Site, syncs: u32) {
+    fn keep(&mut self, own: Option<usize>, vacant: Option<usize>, hot: Hot, site: Site, syncs: u32) {
         let cold = Cold {
             event: site.event,
             ts: site.ts,
             syncs,
         };
-        match own {
-            Some(o) => {
+        match (own, vacant) {
+            (Some(o), None) => {
                 self.hot[o].step_kind = hot.step_kind;
                 self.cold[o] = cold;
             }
-            None => {
+            (None, Some(v)) => {
+                self.hot[v] = hot;
+                self.cold[v] = cold;
+            }
+            (None, None) => {
                 self.hot.push(hot);
                 self.cold.push(cold);
             }
+            (Some(o), Some(v)) => {
+                self.hot[o].step_kind = hot.step_kind;
+                self.cold[o] = cold;
+                self.hot.swap_remove(v);
+                self.cold.swap_remove(v);
+            }
         }
+    }
+
+    /// The race check of the access `rec` (at `site`, by a task whose clock is `clock`, its
+    /// last synchronizations `syncs`) against these records, at most [`FAST_SCAN_MAX`]:
+    /// the records it races with go to `found`, in the order of the plain scan
+    /// ([`Engine::access_general`]), and `rec` is kept.
+    #[inline(always)]
+    fn check(&mut self, rec: Hot, clock: &[u64], site: Site, syncs: u32, found: &mut Vec<(Hot, Cold)>) {
+        debug_assert!(self.hot.len() <= FAST_SCAN_MAX);
+        let (ix, loc, code) = (rec.task as usize, rec.loc, rec.step_kind & 7);
+        // Which record kinds conflict with this access (bit per kind code).
+        let conflicts = CONFLICTS[code as usize];
+        // Pass 1, branch-free: the records that need attention (same site as this access,
+        // or unordered and conflicting). Most records are ordered before the access at
+        // another site and need nothing.
+        let mut mask = 0u64;
+        for (k, h) in self.hot.iter().enumerate() {
+            let seen = clock.get(h.task as usize).copied().unwrap_or(0);
+            let unordered = h.step() > seen;
+            let same = h.loc == loc && h.step_kind & 7 == code;
+            let conflict = (conflicts >> (h.step_kind & 7)) & 1 != 0;
+            mask |= ((same | (unordered & conflict)) as u64) << k;
+        }
+        // Pass 2: those records, visited in the order of the plain scan (a record removed
+        // by `swap_remove` is replaced by the last one, visited next).
+        let mut own = None;
+        let mut vacant = None;
+        while mask != 0 {
+            let i = mask.trailing_zeros() as usize;
+            mask &= mask - 1;
+            let h = self.hot[i];
+            if h.task as usize == ix {
+                // Own records are always ordered: flagged for the same site.
+                own = Some(i);
+                continue;
+            }
+            let seen = clock.get(h.task as usize).copied().unwrap_or(0);
+            if h.step() <= seen {
+                // Same site, superseded by this access: every later access racing with it
+                // races with this one too, at the same location pair. The first one's
+                // place takes the new record (see `VarSt::keep`), the others go.
+                if vacant.is_none() {
+                    vacant = Some(i);
+                    continue;
+                }
+                self.hot.swap_remove(i);
+                self.cold.swap_remove(i);
+                let last = self.hot.len();
+                if last > i {
+                    let moved = (mask >> last) & 1;
+                    mask &= !(1u64 << last);
+                    mask |= moved << i;
+                }
+            } else if (conflicts >> (h.step_kind & 7)) & 1 != 0 {
+                found.push((h, self.cold[i].clone()));
+            }
+        }
+        self.keep(own, vacant, rec, site, syncs);
     }
 
     fn new() -> Self {
@@ -922,18 +988,17 @@ impl Engine {
             self.tasks[ix].sched = Sched::Idle;
             let mut limit = self.heap.peek().map(|Reverse((ts, r, _))| (*ts, *r));
             loop {
+                // Plain accesses of a running task are always ready: a run of them takes
+                // the inner loop.
+                let t = &self.tasks[ix];
+                if t.started && !t.ended && self.access_run(ix, limit) {
+                    continue;
+                }
                 let q = &self.tasks[ix].queue;
                 let Some(e) = q.front() else {
                     break;
                 };
-                // The fields, not the whole event: the general path below takes a copy.
-                let (r, ts, task, loc) = (q.front_ref(), e.ts, e.task, e.loc);
-                let access = match e.kind {
-                    EventKind::VarRead { var } => Some((var, AccessKind::Read)),
-                    EventKind::VarWrite { var } => Some((var, AccessKind::Write)),
-                    _ => None,
-                };
-                self.prefetch_ahead(ix);
+                let (r, ts) = (q.front_ref(), e.ts);
                 if let Some(l) = limit {
                     if (ts, r) > l {
                         // The task at the top of the heap (`limit`) goes next, and this one
@@ -949,27 +1014,6 @@ impl Engine {
                             self.heap.push(me);
                         }
                         break;
-                    }
-                }
-                // Plain accesses of a running task: always ready, no key (the general
-                // path below does the same in more steps).
-                if let Some((var, kind)) = access {
-                    let t = &mut self.tasks[ix];
-                    if t.started && !t.ended {
-                        let slot = t.queue.slots[t.queue.head];
-                        let hint = (slot != NO_SLOT).then_some(slot as usize);
-                        t.queue.advance();
-                        self.pending -= 1;
-                        self.stats.events += 1;
-                        let site = Site {
-                            event: r,
-                            task,
-                            loc,
-                            ts,
-                        };
-                        (t.last_event, t.last_loc, t.last_ts) = (r, loc, ts);
-                        self.access_at(ix, var, kind, site, hint);
-                        continue;
                     }
                 }
                 let ev = *self.tasks[ix].queue.front().expect("checked above");
@@ -996,21 +1040,115 @@ impl Engine {
         }
     }
 
-    /// Asks the CPU to start loading the access records of the variables this task's
-    /// upcoming accesses touch (the race check is otherwise bound by those cache misses
-    /// on large variable tables): first the variable's slot, a few events later the
-    /// record blocks it points to. A hint only: it changes no state.
-    #[inline]
-    fn prefetch_ahead(&self, ix: usize) {
-        let q = &self.tasks[ix].queue;
-        let slot = |k: usize| q.slots.get(q.head + k).filter(|&&s| s != NO_SLOT);
-        if let Some(vs) = slot(PREFETCH_SLOT).and_then(|&s| self.vars.at(s as usize)) {
-            prefetch(vs as *const VarSt);
+    /// Processes the plain reads and writes at the front of task `ix`'s queue (the task is
+    /// started and not ended, so they are always ready), in order, up to the first other
+    /// event, the first one after `limit` (the next task's turn), the first of a variable
+    /// with more records than the fast scan takes, or the first that races (reported
+    /// here). Returns whether it processed any.
+    ///
+    /// The same work as [`Engine::process`] for an access, with the queue position, the
+    /// event reference and the task's clock in locals: none of them changes during a run
+    /// of accesses, and the bookkeeping is written back once per run.
+    ///
+    /// It also asks the CPU to start loading the records of the variables the upcoming
+    /// accesses touch (the race check is otherwise bound by those cache misses on large
+    /// variable tables): first the variable's slot, a few events later the record blocks
+    /// it points to. A hint only: it changes no state.
+    #[inline(always)]
+    fn access_run(&mut self, ix: usize, limit: Option<(u64, EventRef)>) -> bool {
+        let limit = limit.unwrap_or((u64::MAX, EventRef::MAX));
+        // Tests: the plain scan (the reference for the fast one) takes the general path.
+        #[cfg(not(test))]
+        let plain = false;
+        #[cfg(test)]
+        let plain = self.plain_scan;
+        let Engine {
+            tasks, vars, scratch, ..
+        } = self;
+        let t = &mut tasks[ix];
+        let q = &mut t.queue;
+        let clock = &t.clocks.hb.0[..];
+        let step = clock.get(ix).copied().unwrap_or(0);
+        let syncs = t.snap;
+        let (items, slots, runs) = (&q.items[..], &q.slots[..], &q.runs[..]);
+        let first = q.head;
+        let mut head = first;
+        let mut run = q.run;
+        let (mut start, mut r0) = runs.get(run).copied().unwrap_or((0, 0));
+        let mut next_start = runs.get(run + 1).map_or(usize::MAX, |x| x.0);
+        let mut last = None;
+        while let Some(e) = items.get(head) {
+            let (var, kind) = match e.kind {
+                EventKind::VarRead { var } => (var, AccessKind::Read),
+                EventKind::VarWrite { var } => (var, AccessKind::Write),
+                _ => break,
+            };
+            let r = r0 + (head - start) as u64;
+            if (e.ts, r) > limit {
+                break;
+            }
+            let slot = |k: usize| slots.get(head + k).filter(|&&s| s != NO_SLOT);
+            if let Some(vs) = slot(PREFETCH_SLOT).and_then(|&s| vars.at(s as usize)) {
+                prefetch(vs as *const VarSt);
+            }
+            if let Some(vs) = slot(PREFETCH_RECORDS).and_then(|&s| vars.at(s as usize)) {
+                prefetch_records(&vs.hot);
+                prefetch_records(&vs.cold);
+            }
+            let pos = slots[head] as usize;
+            let vs = match vars.at_mut(pos) {
+                Some(vs) => vs,
+                None => vars.get_or_insert_with(var, VarSt::new),
+            };
+            if plain || vs.hot.len() > FAST_SCAN_MAX {
+                break;
+            }
+            let site = Site {
+                event: r,
+                task: e.task,
+                loc: e.loc,
+                ts: e.ts,
+            };
+            head += 1;
+            if head == next_start {
+                run += 1;
+                (start, r0) = runs[run];
+                next_start = runs.get(run + 1).map_or(usize::MAX, |x| x.0);
+            }
+            vs.check(
+                Hot::new(step, kind_code(kind), ix, loc_key(e.loc)),
+                clock,
+                site,
+                syncs,
+                scratch,
+            );
+            last = Some((var, kind, site));
+            if !scratch.is_empty() {
+                break;
+            }
         }
-        if let Some(vs) = slot(PREFETCH_RECORDS).and_then(|&s| self.vars.at(s as usize)) {
-            prefetch_records(&vs.hot);
-            prefetch_records(&vs.cold);
+        let Some((var, kind, site)) = last else {
+            return false;
+        };
+        let n = head - first;
+        if head == items.len() {
+            q.items.clear();
+            q.slots.clear();
+            q.runs.clear();
+            q.head = 0;
+            q.run = 0;
+        } else {
+            q.head = head;
+            q.run = run;
         }
+        (t.last_event, t.last_loc, t.last_ts) = (site.event, site.loc, site.ts);
+        self.pending -= n;
+        self.stats.events += n as u64;
+        self.stats.accesses += n as u64;
+        if !self.scratch.is_empty() {
+            self.report_found(var, kind, site, ix);
+        }
+        true
     }
 
     /// Makes the tasks blocked on `key` runnable again; returns whether there were any.
@@ -2111,59 +2249,17 @@ impl Engine {
             Some(p) if p < self.vars.len() => self.vars.at_mut(p).expect("checked above"),
             _ => self.vars.get_or_insert_with(var, VarSt::new),
         };
-        let code = kind_code(kind);
         let n = vs.hot.len();
         #[cfg(test)]
         let n = if self.plain_scan { usize::MAX } else { n };
-        if n > 64 {
+        if n > FAST_SCAN_MAX {
             return self.access_general(ix, var, kind, site);
         }
-        // Which record kinds conflict with this access (bit per kind code).
-        let conflicts = conflict_mask(kind);
-        // Pass 1, branch-free: the records that need attention (same site as this access,
-        // or unordered and conflicting). Most records are ordered before the access at
-        // another site and need nothing.
-        let mut mask = 0u64;
-        for (k, h) in vs.hot.iter().enumerate() {
-            let seen = clock.get(h.task as usize).copied().unwrap_or(0);
-            let unordered = h.step() > seen;
-            let same = h.loc == loc && h.step_kind & 7 == code;
-            let conflict = (conflicts >> (h.step_kind & 7)) & 1 != 0;
-            mask |= ((same | (unordered & conflict)) as u64) << k;
-        }
-        // Pass 2: those records, visited in the order of the plain scan (a record removed
-        // by `swap_remove` is replaced by the last one, visited next).
-        let mut own = None;
+        let rec = Hot::new(step, kind_code(kind), ix, loc);
         // Borrowed, not taken and put back: that round trip of a `Vec` through memory
         // costs a store-forwarding stall on every access.
-        let found = &mut self.scratch;
-        while mask != 0 {
-            let i = mask.trailing_zeros() as usize;
-            mask &= mask - 1;
-            let h = vs.hot[i];
-            if h.task as usize == ix {
-                // Own records are always ordered: flagged for the same site.
-                own = Some(i);
-                continue;
-            }
-            let seen = clock.get(h.task as usize).copied().unwrap_or(0);
-            if h.step() <= seen {
-                // Same site, superseded by this access: every later access racing with it
-                // races with this one too, at the same location pair.
-                vs.hot.swap_remove(i);
-                vs.cold.swap_remove(i);
-                let last = vs.hot.len();
-                if last > i {
-                    let moved = (mask >> last) & 1;
-                    mask &= !(1u64 << last);
-                    mask |= moved << i;
-                }
-            } else if (conflicts >> (h.step_kind & 7)) & 1 != 0 {
-                found.push((h, vs.cold[i].clone()));
-            }
-        }
-        vs.keep(own, Hot::new(step, code, ix, loc), site, syncs);
-        if !found.is_empty() {
+        vs.check(rec, clock, site, syncs, &mut self.scratch);
+        if !self.scratch.is_empty() {
             self.report_found(var, kind, site, ix);
         }
     }
@@ -2187,6 +2283,7 @@ impl Engine {
         let clock = &t.clocks.hb.0[..];
         let vs = self.vars.get_or_insert_with(var, VarSt::new);
         let mut own = None;
+        let mut vacant = None;
         let mut i = 0;
         let mut found = std::mem::take(&mut self.scratch);
         let write = kind.is_write();
@@ -2206,7 +2303,13 @@ impl Engine {
             if ordered {
                 if same_site(h) {
                     // Superseded by this access: every later access racing with it races
-                    // with this one too, at the same location pair.
+                    // with this one too, at the same location pair. The first one's place
+                    // takes the new record, the others go.
+                    if vacant.is_none() {
+                        vacant = Some(i);
+                        i += 1;
+                        continue;
+                    }
                     vs.hot.swap_remove(i);
                     vs.cold.swap_remove(i);
                     if own == Some(vs.hot.len()) {
@@ -2220,7 +2323,7 @@ impl Engine {
             i += 1;
         }
         let syncs = t.snap;
-        vs.keep(own, Hot::new(step, code, ix, loc), site, syncs);
+        vs.keep(own, vacant, Hot::new(step, code, ix, loc), site, syncs);
         for (h, c) in found.drain(..) {
             self.report(var, &h, &c, kind, site, ix);
         }
@@ -2336,14 +2439,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn conflict_mask_follows_the_race_rule() {
+    fn conflicts_follow_the_race_rule() {
         for a in KINDS {
             let want = KINDS
                 .iter()
                 .enumerate()
                 .filter(|(_, b)| (a.is_write() || b.is_write()) && !(a.is_atomic() && b.is_atomic()))
                 .fold(0u64, |m, (i, _)| m | 1 << i);
-            assert_eq!(conflict_mask(a), want, "{a:?}");
+            assert_eq!(CONFLICTS[kind_code(a) as usize], want, "{a:?}");
         }
     }
 
