@@ -991,7 +991,11 @@ impl Engine {
                 // Plain accesses of a running task are always ready: a run of them takes
                 // the inner loop.
                 let t = &self.tasks[ix];
-                if t.started && !t.ended && self.access_run(ix, limit) {
+                let Some(e) = t.queue.front() else {
+                    break;
+                };
+                let access = matches!(e.kind, EventKind::VarRead { .. } | EventKind::VarWrite { .. });
+                if access && t.started && !t.ended && self.access_run(ix, limit) {
                     continue;
                 }
                 let q = &self.tasks[ix].queue;
