@@ -19,20 +19,25 @@ impl Vc {
         self.0[i] = v;
     }
 
-    /// Pointwise maximum; returns whether anything grew. Always inlined: a lock acquisition
-    /// joins a clock of a few entries, and the call's register saves were a sixth of that.
+    /// Pointwise maximum. Always inlined: a lock acquisition joins a clock of a few
+    /// entries, and the call's register saves were a sixth of that.
+    ///
+    /// The maximum is computed as `a - min(a - b, 0)` on the wrapped difference read as
+    /// signed, which is exact for entries below 2^63 (an entry counts synchronization
+    /// steps, at most one per event): SSE2 has 64-bit subtraction but no 64-bit compare,
+    /// so `u64::max` vectorizes to a long emulation (17 instructions per two entries,
+    /// against 10 for this).
     #[inline(always)]
-    pub(crate) fn join(&mut self, other: &Vc) -> bool {
+    pub(crate) fn join(&mut self, other: &Vc) {
         if self.0.len() < other.0.len() {
             self.0.resize(other.0.len(), 0);
         }
-        // Branch-free: which entries grow is unpredictable.
-        let mut grew = false;
         for (a, &b) in self.0.iter_mut().zip(other.0.iter()) {
-            grew |= b > *a;
-            *a = (*a).max(b);
+            let d = a.wrapping_sub(b);
+            // All ones when `a < b`.
+            let less = ((d as i64) >> 63) as u64;
+            *a = a.wrapping_sub(d & less);
         }
-        grew
     }
 
     /// Copies `other` into `self`, reusing the allocation.
@@ -64,10 +69,9 @@ pub(crate) struct Clocks {
 }
 
 impl Clocks {
-    pub(crate) fn join(&mut self, other: &Clocks) -> bool {
-        let g = self.hb.join(&other.hb);
+    pub(crate) fn join(&mut self, other: &Clocks) {
+        self.hb.join(&other.hb);
         self.nl.join(&other.nl);
-        g
     }
 
     pub(crate) fn clear(&mut self) {
@@ -84,9 +88,20 @@ mod tests {
     fn join_and_compare() {
         let mut a = Vc(vec![1, 5]);
         let b = Vc(vec![2, 3, 4]);
-        assert!(a.join(&b));
+        a.join(&b);
         assert_eq!(a, Vc(vec![2, 5, 4]));
-        assert!(!a.join(&b));
+        a.join(&b);
+        assert_eq!(a, Vc(vec![2, 5, 4]));
         assert_eq!(a.get(9), 0);
+        // Every order of entries up to 2^63 - 1, in every lane of the vectorized loop.
+        let big = (1u64 << 63) - 1;
+        let vals = [0, 1, 2, 7, 1 << 32, (1 << 32) - 1, big - 1, big];
+        for &x in &vals {
+            for &y in &vals {
+                let mut a = Vc(vec![x; 9]);
+                a.join(&Vc(vec![y; 9]));
+                assert_eq!(a, Vc(vec![x.max(y); 9]), "{x} {y}");
+            }
+        }
     }
 }
