@@ -298,16 +298,35 @@ impl Rel {
     }
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct MutexSt {
     acquired: u64,
     holder: Option<usize>,
     released: u64,
     /// The hb clock of the last release (lock edges leave the no-lock clock alone, so
-    /// that one is not kept), and the release itself.
+    /// that one is not kept), the release itself and its task (meaningful once
+    /// `released > 0`; plain values, not options, for the lock path's tests).
     rel_hb: Vc,
-    rel_site: Option<Site>,
-    rel_task: Option<usize>,
+    rel_site: Site,
+    rel_task: usize,
+}
+
+impl Default for MutexSt {
+    fn default() -> Self {
+        MutexSt {
+            acquired: 0,
+            holder: None,
+            released: 0,
+            rel_hb: Vc::default(),
+            rel_site: Site {
+                event: NO_EVENT,
+                task: 0,
+                loc: None,
+                ts: 0,
+            },
+            rel_task: usize::MAX,
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -1743,27 +1762,26 @@ impl Engine {
             loc: ev.loc,
             ts: ev.ts,
         };
-        // The release this acquisition follows, unless by this task itself (see
-        // `mutex_lock`); `note_sync` ignores a partner of the same task.
-        let src = match m.rel_site {
-            Some(s) if seq > 1 && m.released == seq - 1 && m.rel_task != Some(ix) => Some(s),
-            _ => None,
-        };
-        let edge = src.filter(|s| s.task != site.task);
-        if edge.is_some() && snaps.ops.len() >= snaps.next_gc {
+        // Whether this acquisition follows a release (`released > 0`) by another task
+        // (see `mutex_lock`), and whether that is an edge `note_sync` records (not for a
+        // partner of the same task id).
+        let src = seq > 1 && m.released == seq - 1 && m.rel_task != ix;
+        let edge = src && m.rel_site.task != site.task;
+        if edge && snaps.ops.len() >= snaps.next_gc {
             // Time to collect the arena (rare): the general path does.
             return None;
         }
         stats.events += 1;
         stats.acquisitions += 1;
         (t.last_event, t.last_loc, t.last_ts) = (r, ev.loc, ev.ts);
-        if src.is_some() {
+        if src {
             // A lock edge: the hb clock only (see `acquire`).
             t.clocks.hb.join(&m.rel_hb);
         }
         m.acquired = seq;
         m.holder = Some(ix);
-        if let Some(p) = edge {
+        if edge {
+            let p = m.rel_site;
             let op = SyncOp {
                 kind: EdgeKind::Unlock,
                 object: Some(mutex),
@@ -1801,7 +1819,7 @@ impl Engine {
     }
 
     /// A mutex release in the usual case, all of [`Engine::process`] for it: a running task
-    /// releases the innermost or another acquisition it holds once, the mutex's latest.
+    /// releases its innermost acquisition, held once, the mutex's latest.
     /// Returns `None` without changing anything otherwise ([`Engine::mutex_unlock`]).
     #[inline(always)]
     fn unlock_fast(&mut self, ix: usize, r: EventRef, ev: &Event, mutex: ObjectId, seq: u64) -> Option<Key> {
@@ -1816,9 +1834,10 @@ impl Engine {
         if !t.started || t.ended || seq == 0 {
             return None;
         }
-        let p = t.held.iter().position(|h| h.obj == mutex && h.seq == seq)?;
-        if t.held[p].depth != 1 {
-            return None;
+        // Only the innermost lock (usually so); any other goes the general way.
+        match t.held.last() {
+            Some(h) if h.obj == mutex && h.seq == seq && h.depth == 1 => {}
+            _ => return None,
         }
         let Some(Obj::Mutex(m)) = objs.get_mut(&mutex) else {
             return None;
@@ -1828,22 +1847,17 @@ impl Engine {
         }
         stats.events += 1;
         (t.last_event, t.last_loc, t.last_ts) = (r, ev.loc, ev.ts);
-        // Usually the innermost lock: no shifting.
-        if p + 1 == t.held.len() {
-            t.held.pop();
-        } else {
-            t.held.remove(p);
-        }
+        t.held.pop();
         m.holder = None;
         m.released = seq;
         m.rel_hb.assign(&t.clocks.hb);
-        m.rel_site = Some(Site {
+        m.rel_site = Site {
             event: r,
             task: ev.task,
             loc: ev.loc,
             ts: ev.ts,
-        });
-        m.rel_task = Some(ix);
+        };
+        m.rel_task = ix;
         next_step(&mut t.clocks, ix, *track_nl);
         Some(Key::Obj(mutex))
     }
@@ -1896,12 +1910,11 @@ impl Engine {
             } else if m.holder.is_some() {
                 problem = Some(format!("acquisition {} was never released", m.acquired));
             }
-            if seq > 1 && m.released == seq - 1 && m.rel_task != Some(ix) {
-                if let Some(s) = m.rel_site {
-                    // A lock edge: the hb clock only (see `acquire`).
-                    self.tasks[ix].clocks.hb.join(&m.rel_hb);
-                    src = Some(s);
-                }
+            // (`released > 0`: there was a release.)
+            if seq > 1 && m.released == seq - 1 && m.rel_task != ix {
+                // A lock edge: the hb clock only (see `acquire`).
+                self.tasks[ix].clocks.hb.join(&m.rel_hb);
+                src = Some(m.rel_site);
             }
             m.acquired = seq;
             m.holder = Some(ix);
@@ -1989,8 +2002,8 @@ impl Engine {
                 m.holder = None;
                 m.released = seq;
                 m.rel_hb.assign(&clocks.hb);
-                m.rel_site = Some(site);
-                m.rel_task = Some(ix);
+                m.rel_site = site;
+                m.rel_task = ix;
             }
         }
         Key::Obj(mutex)
