@@ -1030,17 +1030,21 @@ impl Engine {
                         self.waiters.entry(key).or_default().push(ix);
                         break;
                     }
-                    done => {
+                    Try::Ready => {
                         self.tasks[ix].queue.advance();
                         self.pending -= 1;
-                        let key = match done {
-                            Try::Done(key) => Some(key),
-                            _ => self.process(ix, r, &ev),
-                        };
-                        if let Some(key) = key {
+                        if let Some(key) = self.process(ix, r, &ev) {
                             if self.wake(key) {
                                 limit = self.heap.peek().map(|Reverse((ts, r, _))| (*ts, *r));
                             }
+                        }
+                    }
+                    // Processed by `check` already (the usual mutex events).
+                    Try::Done(key) => {
+                        self.tasks[ix].queue.advance();
+                        self.pending -= 1;
+                        if self.wake(key) {
+                            limit = self.heap.peek().map(|Reverse((ts, r, _))| (*ts, *r));
                         }
                     }
                 }
