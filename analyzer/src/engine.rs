@@ -1043,7 +1043,8 @@ impl Engine {
                     Try::Done(key) => {
                         self.tasks[ix].queue.advance();
                         self.pending -= 1;
-                        if self.wake(key) {
+                        // (`wake`'s first test, before the key is even built.)
+                        if !self.waiters.is_empty() && self.wake(key) {
                             limit = self.heap.peek().map(|Reverse((ts, r, _))| (*ts, *r));
                         }
                     }
