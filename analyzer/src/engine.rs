@@ -298,16 +298,35 @@ impl Rel {
     }
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct MutexSt {
     acquired: u64,
     holder: Option<usize>,
     released: u64,
     /// The hb clock of the last release (lock edges leave the no-lock clock alone, so
-    /// that one is not kept), and the release itself.
+    /// that one is not kept), the release itself and its task (meaningful once
+    /// `released > 0`; plain values, not options, for the lock path's tests).
     rel_hb: Vc,
-    rel_site: Option<Site>,
-    rel_task: Option<usize>,
+    rel_site: Site,
+    rel_task: usize,
+}
+
+impl Default for MutexSt {
+    fn default() -> Self {
+        MutexSt {
+            acquired: 0,
+            holder: None,
+            released: 0,
+            rel_hb: Vc::default(),
+            rel_site: Site {
+                event: NO_EVENT,
+                task: 0,
+                loc: None,
+                ts: 0,
+            },
+            rel_task: usize::MAX,
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -698,6 +717,28 @@ fn loc_of(key: u32) -> Option<LocId> {
     (key != NO_LOC).then_some(key)
 }
 
+/// Moves task `ix`, whose clocks these are, to its next step (see [`Engine::after_sync`]);
+/// `nl`: whether the no-lock clock is kept.
+#[inline(always)]
+fn next_step(c: &mut Clocks, ix: usize, nl: bool) {
+    let s = match c.hb.0.get_mut(ix) {
+        Some(own) => {
+            *own += 1;
+            *own
+        }
+        None => {
+            c.hb.set(ix, 1);
+            1
+        }
+    };
+    if nl {
+        match c.nl.0.get_mut(ix) {
+            Some(own) => *own = s,
+            None => c.nl.set(ix, s),
+        }
+    }
+}
+
 /// The engine. Feed definitions and events with [`Engine::define`] and [`Engine::push`],
 /// call [`Engine::pump`] now and then, and [`Engine::finish`] at the end.
 #[derive(Debug)]
@@ -728,12 +769,20 @@ pub(crate) struct Engine {
     /// Tests: always take the plain record scan (the reference for the fast one).
     #[cfg(test)]
     plain_scan: bool,
+    /// Tests: never take the mutex fast paths of [`Engine::check`] (the reference for them).
+    #[cfg(test)]
+    general_sync: bool,
 }
 
 /// The outcome of trying an event.
 enum Try {
+    /// It can be processed now.
     Ready,
+    /// It must wait for this key.
     Wait(Key),
+    /// It was processed already (a usual mutex event: see [`Engine::check`]); its key may
+    /// unblock waiters.
+    Done(Key),
 }
 
 impl Engine {
@@ -762,6 +811,8 @@ impl Engine {
             last_push: None,
             #[cfg(test)]
             plain_scan: false,
+            #[cfg(test)]
+            general_sync: false,
         }
     }
 
@@ -1021,7 +1072,7 @@ impl Engine {
                     }
                 }
                 let ev = *self.tasks[ix].queue.front().expect("checked above");
-                match self.check(ix, &ev) {
+                match self.check(ix, r, &ev) {
                     Try::Wait(key) => {
                         self.tasks[ix].sched = Sched::Blocked;
                         self.waiters.entry(key).or_default().push(ix);
@@ -1034,6 +1085,15 @@ impl Engine {
                             if self.wake(key) {
                                 limit = self.heap.peek().map(|Reverse((ts, r, _))| (*ts, *r));
                             }
+                        }
+                    }
+                    // Processed by `check` already (the usual mutex events).
+                    Try::Done(key) => {
+                        self.tasks[ix].queue.advance();
+                        self.pending -= 1;
+                        // (`wake`'s first test, before the key is even built.)
+                        if !self.waiters.is_empty() && self.wake(key) {
+                            limit = self.heap.peek().map(|Reverse((ts, r, _))| (*ts, *r));
                         }
                     }
                 }
@@ -1239,8 +1299,29 @@ impl Engine {
         self.objs.get_mut(&id).expect("just inserted")
     }
 
+    /// Whether the task's next event `ev` (reference `r`) can be processed now. The usual
+    /// mutex events (a quarter of the benchmark's) are processed at once when they can be,
+    /// as [`Engine::process`] would (see [`Engine::lock_fast`]): they then need neither
+    /// this check's lookups nor that function's, nor its large frame.
+    #[inline(always)]
+    fn check(&mut self, ix: usize, r: EventRef, ev: &Event) -> Try {
+        #[cfg(test)]
+        if self.general_sync {
+            return self.ready(ix, ev);
+        }
+        let done = match ev.kind {
+            EventKind::MutexLock { mutex, seq } => self.lock_fast(ix, r, ev, mutex, seq),
+            EventKind::MutexUnlock { mutex, seq } => self.unlock_fast(ix, r, ev, mutex, seq),
+            _ => None,
+        };
+        match done {
+            Some(key) => Try::Done(key),
+            None => self.ready(ix, ev),
+        }
+    }
+
     /// Whether the task's next event can be processed now.
-    fn check(&self, ix: usize, ev: &Event) -> Try {
+    fn ready(&self, ix: usize, ev: &Event) -> Try {
         let t = &self.tasks[ix];
         if !t.started && t.has_parent && t.spawn.is_none() && ev.kind != EventKind::TaskStart {
             return Try::Wait(Key::Task(ix));
@@ -1762,23 +1843,7 @@ impl Engine {
     /// Ends a synchronization event: the task moves to its next step.
     #[inline]
     fn after_sync(&mut self, ix: usize, key: Option<Key>) -> Option<Key> {
-        let t = &mut self.tasks[ix];
-        let s = match t.clocks.hb.0.get_mut(ix) {
-            Some(own) => {
-                *own += 1;
-                *own
-            }
-            None => {
-                t.clocks.hb.set(ix, 1);
-                1
-            }
-        };
-        if self.track_nl {
-            match t.clocks.nl.0.get_mut(ix) {
-                Some(own) => *own = s,
-                None => t.clocks.nl.set(ix, s),
-            }
-        }
+        next_step(&mut self.tasks[ix].clocks, ix, self.track_nl);
         key
     }
 
@@ -1807,6 +1872,141 @@ impl Engine {
             Some(Obj::Chan(c)) => c,
             _ => unreachable!("inserted above"),
         }
+    }
+
+    /// A mutex acquisition in the usual case, all of [`Engine::process`] for it: a running
+    /// task (started, not ended) that does not hold the mutex takes the acquisition that
+    /// follows the last one, which was released. Returns `None` without changing anything
+    /// otherwise ([`Engine::mutex_lock`] then does the same in more steps, with the
+    /// diagnostics). One borrow of the task and of the mutex, instead of the general
+    /// path's repeated lookups.
+    #[inline(always)]
+    fn lock_fast(&mut self, ix: usize, r: EventRef, ev: &Event, mutex: ObjectId, seq: u64) -> Option<Key> {
+        let Engine {
+            tasks,
+            objs,
+            snaps,
+            stats,
+            lock_order,
+            edges,
+            opts,
+            track_nl,
+            ..
+        } = self;
+        let t = tasks.get_mut(ix)?;
+        if !t.started || t.ended || t.held.iter().any(|h| h.obj == mutex) {
+            return None;
+        }
+        let Some(Obj::Mutex(m)) = objs.get_mut(&mutex) else {
+            return None;
+        };
+        if m.acquired.checked_add(1) != Some(seq) || m.holder.is_some() {
+            return None;
+        }
+        let site = Site {
+            event: r,
+            task: ev.task,
+            loc: ev.loc,
+            ts: ev.ts,
+        };
+        // Whether this acquisition follows a release (`released > 0`) by another task
+        // (see `mutex_lock`), and whether that is an edge `note_sync` records (not for a
+        // partner of the same task id).
+        let src = seq > 1 && m.released == seq - 1 && m.rel_task != ix;
+        let edge = src && m.rel_site.task != site.task;
+        if edge && snaps.ops.len() >= snaps.next_gc {
+            // Time to collect the arena (rare): the general path does.
+            return None;
+        }
+        stats.events += 1;
+        stats.acquisitions += 1;
+        (t.last_event, t.last_loc, t.last_ts) = (r, ev.loc, ev.ts);
+        if src {
+            // A lock edge: the hb clock only (see `acquire`).
+            t.clocks.hb.join(&m.rel_hb);
+        }
+        m.acquired = seq;
+        m.holder = Some(ix);
+        if edge {
+            let p = m.rel_site;
+            let op = SyncOp {
+                kind: EdgeKind::Unlock,
+                object: Some(mutex),
+                at: site,
+                partner: Some(p),
+            };
+            t.snap = snaps.push(op, t.snap);
+            stats.edges += 1;
+            if opts.collect_edges {
+                edges.push(HbEdge {
+                    kind: EdgeKind::Unlock,
+                    from: p.event,
+                    to: r,
+                });
+            }
+        }
+        // `lock_acquired`.
+        if let Some(lo) = lock_order {
+            if !t.held.is_empty() {
+                stats.nested_acquisitions += 1;
+            }
+            if lo.acquire_matters(&t.held) {
+                lo.acquire(t.id, &t.held, mutex, LockMode::Exclusive, site, &t.clocks.nl, ix);
+            }
+        }
+        t.held.push(Held {
+            obj: mutex,
+            mode: LockMode::Exclusive,
+            seq,
+            depth: 1,
+            site,
+        });
+        next_step(&mut t.clocks, ix, *track_nl);
+        Some(Key::Obj(mutex))
+    }
+
+    /// A mutex release in the usual case, all of [`Engine::process`] for it: a running task
+    /// releases its innermost acquisition, held once, the mutex's latest.
+    /// Returns `None` without changing anything otherwise ([`Engine::mutex_unlock`]).
+    #[inline(always)]
+    fn unlock_fast(&mut self, ix: usize, r: EventRef, ev: &Event, mutex: ObjectId, seq: u64) -> Option<Key> {
+        let Engine {
+            tasks,
+            objs,
+            stats,
+            track_nl,
+            ..
+        } = self;
+        let t = tasks.get_mut(ix)?;
+        if !t.started || t.ended || seq == 0 {
+            return None;
+        }
+        // Only the innermost lock (usually so); any other goes the general way.
+        match t.held.last() {
+            Some(h) if h.obj == mutex && h.seq == seq && h.depth == 1 => {}
+            _ => return None,
+        }
+        let Some(Obj::Mutex(m)) = objs.get_mut(&mutex) else {
+            return None;
+        };
+        if seq != m.acquired {
+            return None;
+        }
+        stats.events += 1;
+        (t.last_event, t.last_loc, t.last_ts) = (r, ev.loc, ev.ts);
+        t.held.pop();
+        m.holder = None;
+        m.released = seq;
+        m.rel_hb.assign(&t.clocks.hb);
+        m.rel_site = Site {
+            event: r,
+            task: ev.task,
+            loc: ev.loc,
+            ts: ev.ts,
+        };
+        m.rel_task = ix;
+        next_step(&mut t.clocks, ix, *track_nl);
+        Some(Key::Obj(mutex))
     }
 
     fn mutex_lock(
@@ -1857,12 +2057,11 @@ impl Engine {
             } else if m.holder.is_some() {
                 problem = Some(format!("acquisition {} was never released", m.acquired));
             }
-            if seq > 1 && m.released == seq - 1 && m.rel_task != Some(ix) {
-                if let Some(s) = m.rel_site {
-                    // A lock edge: the hb clock only (see `acquire`).
-                    self.tasks[ix].clocks.hb.join(&m.rel_hb);
-                    src = Some(s);
-                }
+            // (`released > 0`: there was a release.)
+            if seq > 1 && m.released == seq - 1 && m.rel_task != ix {
+                // A lock edge: the hb clock only (see `acquire`).
+                self.tasks[ix].clocks.hb.join(&m.rel_hb);
+                src = Some(m.rel_site);
             }
             m.acquired = seq;
             m.holder = Some(ix);
@@ -1950,8 +2149,8 @@ impl Engine {
                 m.holder = None;
                 m.released = seq;
                 m.rel_hb.assign(&clocks.hb);
-                m.rel_site = Some(site);
-                m.rel_task = Some(ix);
+                m.rel_site = site;
+                m.rel_task = ix;
             }
         }
         Key::Obj(mutex)
@@ -2595,5 +2794,163 @@ mod tests {
             racy += usize::from(fast.contains("count: 2"));
         }
         assert!(racy > 50, "too few traces with repeated races: {racy}");
+    }
+
+    /// A random trace of mutex use, mostly consistent (nested locks, re-entrant
+    /// acquisitions, releases out of order, lock requests, contended locks whose events
+    /// arrive before the release they wait for) with some inconsistencies (duplicate,
+    /// missing and never released acquisitions, releases of unheld locks, events after a
+    /// task's end, a mutex id first used as an atomic): every path of the mutex events.
+    fn random_mutex_trace(seed: u64) -> (Vec<Def>, Vec<Event>) {
+        let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        let mut rnd = move |n: u64| {
+            x ^= x >> 12;
+            x ^= x << 25;
+            x ^= x >> 27;
+            x.wrapping_mul(0x2545_F491_4F6C_DD1D) % n
+        };
+        let tasks = 2 + rnd(4) as usize;
+        let defs: Vec<Def> = (0..tasks as u32).map(|t| Def::task(t, None)).collect();
+        // A third of the traces have inconsistencies.
+        let broken = seed.is_multiple_of(3);
+        const MUTEXES: u64 = 4;
+        let mut seq = [0u64; MUTEXES as usize];
+        let mut holder: [Option<usize>; MUTEXES as usize] = [None; MUTEXES as usize];
+        // Per task: the acquisitions held (mutex, seq, depth), innermost last.
+        let mut held: Vec<Vec<(u64, u64, u32)>> = vec![Vec::new(); tasks];
+        let mut streams: Vec<Vec<EventKind>> = vec![Vec::new(); tasks];
+        if rnd(4) == 0 {
+            // Mutex 3 first used as an atomic: its mutex events are of the wrong kind.
+            streams[0].push(EventKind::AtomicStore {
+                atomic: 13,
+                order: hb_format::MemOrder::Release,
+                version: 1,
+            });
+        }
+        for _ in 0..200 + rnd(300) {
+            let t = rnd(tasks as u64) as usize;
+            let s = &mut streams[t];
+            match rnd(20) {
+                0..=5 => {
+                    let m = rnd(MUTEXES);
+                    let mutex = 10 + m;
+                    if let Some(h) = held[t].iter_mut().find(|h| h.0 == m) {
+                        // Re-entrant: the same acquisition again.
+                        h.2 += 1;
+                        s.push(EventKind::MutexLock { mutex, seq: h.1 });
+                    } else if holder[m as usize].is_none() {
+                        if rnd(3) == 0 {
+                            s.push(EventKind::LockRequest { lock: mutex });
+                        }
+                        seq[m as usize] += 1;
+                        holder[m as usize] = Some(t);
+                        held[t].push((m, seq[m as usize], 1));
+                        s.push(EventKind::MutexLock {
+                            mutex,
+                            seq: seq[m as usize],
+                        });
+                    }
+                }
+                6..=10 => {
+                    if held[t].is_empty() {
+                        continue;
+                    }
+                    // Usually the innermost, sometimes another.
+                    let p = if rnd(4) == 0 {
+                        rnd(held[t].len() as u64) as usize
+                    } else {
+                        held[t].len() - 1
+                    };
+                    let (m, sq, _) = held[t][p];
+                    held[t][p].2 -= 1;
+                    if held[t][p].2 == 0 {
+                        held[t].remove(p);
+                        holder[m as usize] = None;
+                    }
+                    s.push(EventKind::MutexUnlock {
+                        mutex: 10 + m,
+                        seq: sq,
+                    });
+                }
+                11 if broken && rnd(4) == 0 => {
+                    // Inconsistencies, now and then.
+                    let mutex = 10 + rnd(MUTEXES);
+                    let m = (mutex - 10) as usize;
+                    s.push(match rnd(12) {
+                        0 => EventKind::MutexUnlock { mutex, seq: 0 },
+                        1 => EventKind::MutexUnlock { mutex, seq: 999 },
+                        2 => EventKind::MutexLock { mutex, seq: seq[m] },
+                        3 => EventKind::MutexLock {
+                            mutex,
+                            seq: seq[m] + 3,
+                        },
+                        4 => EventKind::TaskEnd,
+                        _ => EventKind::VarRead { var: 100 },
+                    });
+                }
+                r => s.push(if r % 2 == 0 {
+                    EventKind::VarRead { var: 100 + rnd(3) }
+                } else {
+                    EventKind::VarWrite { var: 100 + rnd(3) }
+                }),
+            }
+        }
+        // File order: a random interleaving of the tasks' streams (the merge reorders).
+        let mut pos = vec![0usize; tasks];
+        let mut events = Vec::new();
+        while let Some(t) = {
+            let left: Vec<usize> = (0..tasks).filter(|&t| pos[t] < streams[t].len()).collect();
+            (!left.is_empty()).then(|| left[rnd(left.len() as u64) as usize])
+        } {
+            let ts = events.len() as u64;
+            events.push(Event {
+                task: t as u32,
+                ts,
+                loc: Some(rnd(5) as u32),
+                kind: streams[t][pos[t]],
+            });
+            pos[t] += 1;
+        }
+        (defs, events)
+    }
+
+    /// Everything an analysis reports, with the mutex fast paths or without them.
+    fn run_sync(defs: &[Def], events: &[Event], general: bool) -> String {
+        let opts = Options {
+            collect_edges: true,
+            ..Options::default()
+        };
+        let mut e = Engine::new(&opts);
+        e.general_sync = general;
+        for d in defs {
+            e.define(d);
+        }
+        for ev in events {
+            e.push(*ev);
+        }
+        let a = e.finish(Vec::new(), "t".into());
+        format!(
+            "{:?} {:?} {:?} {:?} {:?}",
+            a.races, a.cycles, a.diagnostics, a.edges, a.stats
+        )
+    }
+
+    #[test]
+    fn mutex_fast_paths_equal_the_general_path() {
+        let (mut cycles, mut diags, mut explained) = (0, 0, 0);
+        for seed in 0..600 {
+            let (defs, events) = random_mutex_trace(seed);
+            let fast = run_sync(&defs, &events, false);
+            assert_eq!(fast, run_sync(&defs, &events, true), "seed {seed}");
+            cycles += usize::from(fast.contains("LockCycle {"));
+            diags += usize::from(fast.contains("message"));
+            explained += usize::from(fast.contains("kind: Unlock, object: Some"));
+        }
+        assert!(cycles > 100, "too few traces with lock-order cycles: {cycles}");
+        assert!(diags > 100, "too few traces with diagnostics: {diags}");
+        assert!(
+            explained > 100,
+            "too few traces with lock edges in explanations: {explained}"
+        );
     }
 }
