@@ -111,12 +111,6 @@ impl<V> DenseMap<V> {
         }
     }
 
-    /// How many values there are.
-    #[inline]
-    pub(crate) fn len(&self) -> usize {
-        self.vals.len()
-    }
-
     /// The value at `pos` (see [`DenseMap::position_or_insert_with`]).
     #[inline]
     pub(crate) fn at(&self, pos: usize) -> Option<&V> {

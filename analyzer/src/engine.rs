@@ -548,7 +548,7 @@ impl SnapArena {
 
 /// The access records of one variable (parallel vectors: the scan reads only `hot`).
 /// One cache line each (48 bytes padded to 64), so a look-up touches, and
-/// [`Engine::prefetch_ahead`] fetches, one line, never two.
+/// [`Engine::access_run`] fetches, one line, never two.
 #[derive(Debug)]
 #[repr(align(64))]
 struct VarSt {
@@ -674,7 +674,7 @@ fn slot_of(vars: &mut DenseMap<VarSt>, ev: &Event) -> u32 {
     }
 }
 
-/// How many events ahead [`Engine::prefetch_ahead`] fetches a variable's slot...
+/// How many events ahead [`Engine::access_run`] fetches a variable's slot...
 const PREFETCH_SLOT: usize = 8;
 /// ...and its record blocks.
 const PREFETCH_RECORDS: usize = 4;
@@ -2433,25 +2433,16 @@ impl Engine {
         }
     }
 
-    /// Race check and bookkeeping for one access.
+    /// Race check and bookkeeping for one access (the general path's; runs of plain
+    /// accesses take [`Engine::access_run`]).
     fn access(&mut self, ix: usize, var: ObjectId, kind: AccessKind, site: Site) {
-        self.access_at(ix, var, kind, site, None);
-    }
-
-    /// [`Engine::access`], with `var`'s position in `vars` when known (see
-    /// [`TaskState::ahead`]).
-    #[inline(always)]
-    fn access_at(&mut self, ix: usize, var: ObjectId, kind: AccessKind, site: Site, pos: Option<usize>) {
         self.stats.accesses += 1;
         let loc = loc_key(site.loc);
         let t = &self.tasks[ix];
         let clock = &t.clocks.hb.0[..];
         let step = t.step(ix);
         let syncs = t.snap;
-        let vs = match pos {
-            Some(p) if p < self.vars.len() => self.vars.at_mut(p).expect("checked above"),
-            _ => self.vars.get_or_insert_with(var, VarSt::new),
-        };
+        let vs = self.vars.get_or_insert_with(var, VarSt::new);
         let n = vs.hot.len();
         #[cfg(test)]
         let n = if self.plain_scan { usize::MAX } else { n };
