@@ -305,6 +305,50 @@ pub fn decode_events(task: TaskId, words: &[u64], out: &mut Vec<Event>) -> Resul
     decode_from(task, SliceWords { words, pos: 0 }, out).0
 }
 
+/// What a frame's decoder carries from one event to the next: the timestamp so far and the
+/// sequence cache (see the module docs).
+#[derive(Debug, Clone)]
+pub(crate) struct FrameState {
+    /// Timestamp of the last event decoded (0 before the first).
+    pub(crate) ts: u64,
+    cache: SeqCache,
+}
+
+impl FrameState {
+    fn new() -> Self {
+        FrameState {
+            ts: 0,
+            cache: SeqCache::new(),
+        }
+    }
+
+    /// The sequence number of `obj` that the delta word `delta` gives, remembered as the
+    /// base of the next one.
+    #[inline(always)]
+    pub(crate) fn seq(&mut self, obj: ObjectId, delta: u64) -> u64 {
+        let slot = &mut self.cache.slots[(obj as usize) % CACHE_SLOTS];
+        let base = if slot.0 == obj { slot.1 } else { 0 };
+        let value = base.wrapping_add(unzigzag(delta) as u64);
+        *slot = (obj, value);
+        value
+    }
+}
+
+/// Tag of [`EventKind::VarRead`], one of the common shapes the fast paths decode.
+pub(crate) const VAR_READ: u64 = Tag::VarRead as u64;
+/// Tag of [`EventKind::VarWrite`] (a common shape).
+pub(crate) const VAR_WRITE: u64 = Tag::VarWrite as u64;
+/// Tag of [`EventKind::MutexLock`] (a common shape).
+pub(crate) const MUTEX_LOCK: u64 = Tag::MutexLock as u64;
+/// Tag of [`EventKind::MutexUnlock`] (a common shape).
+pub(crate) const MUTEX_UNLOCK: u64 = Tag::MutexUnlock as u64;
+
+/// The timestamp after one with the (zigzag-encoded) delta word `dt`.
+#[inline(always)]
+pub(crate) fn next_ts(ts: u64, dt: u64) -> u64 {
+    ts.wrapping_add(unzigzag(dt) as u64)
+}
+
 /// A source of event words, counting them (error positions are word indices).
 pub(crate) trait Words {
     /// The next word, or `None` at the end.
@@ -313,11 +357,15 @@ pub(crate) trait Words {
     fn pos(&self) -> usize;
     /// Whether every word was read.
     fn at_end(&self) -> bool;
-    /// The next four words without consuming them, and a token for [`Words::skip4`], when
-    /// at least four are left and readable (a fast path: `None` means "use `next_word`").
-    fn peek4(&self) -> Option<([u64; 4], usize)>;
-    /// Consumes the four words [`Words::peek4`] gave with this token.
-    fn skip4(&mut self, token: usize);
+    /// The fast path: decodes the events of the common shapes at the front of the words
+    /// (a plain access: tag [`VAR_READ`] or [`VAR_WRITE`], timestamp delta, location,
+    /// variable; a mutex event: tag [`MUTEX_LOCK`] or [`MUTEX_UNLOCK`], the same three
+    /// words and the sequence number's delta) into `out`, and stops before the first event
+    /// it does not take whole, which the general decoder then reads. It may stop early
+    /// (on any shape or encoding it does not handle) but must decode exactly what the
+    /// general decoder would. The default takes nothing.
+    #[inline(always)]
+    fn common_events(&mut self, _task: TaskId, _state: &mut FrameState, _out: &mut Vec<Event>) {}
 }
 
 struct SliceWords<'a> {
@@ -344,15 +392,70 @@ impl Words for SliceWords<'_> {
     }
 
     #[inline(always)]
-    fn peek4(&self) -> Option<([u64; 4], usize)> {
-        let w = self.words.get(self.pos..self.pos + 4)?;
-        Some(([w[0], w[1], w[2], w[3]], 4))
+    fn common_events(&mut self, task: TaskId, state: &mut FrameState, out: &mut Vec<Event>) {
+        while let Some(&[tag, dt, loc, obj]) = self.words.get(self.pos..self.pos + 4) {
+            let loc = match loc {
+                0 => None,
+                l => match u32::try_from(l - 1) {
+                    Ok(l) => Some(l),
+                    Err(_) => break,
+                },
+            };
+            let (kind, n) = match tag {
+                VAR_READ => (EventKind::VarRead { var: obj }, 4),
+                VAR_WRITE => (EventKind::VarWrite { var: obj }, 4),
+                MUTEX_LOCK | MUTEX_UNLOCK => {
+                    let Some(&delta) = self.words.get(self.pos + 4) else {
+                        break;
+                    };
+                    let seq = state.seq(obj, delta);
+                    let kind = if tag == MUTEX_LOCK {
+                        EventKind::MutexLock { mutex: obj, seq }
+                    } else {
+                        EventKind::MutexUnlock { mutex: obj, seq }
+                    };
+                    (kind, 5)
+                }
+                _ => break,
+            };
+            self.pos += n;
+            state.ts = next_ts(state.ts, dt);
+            out.push(Event {
+                task,
+                ts: state.ts,
+                loc,
+                kind,
+            });
+        }
     }
+}
 
-    #[inline(always)]
-    fn skip4(&mut self, token: usize) {
-        self.pos += token;
+/// [`SliceWords`] without the fast path ([`Words::common_events`] takes nothing).
+#[cfg(test)]
+struct NoFastPath<'a>(SliceWords<'a>);
+
+#[cfg(test)]
+impl Words for NoFastPath<'_> {
+    fn next_word(&mut self) -> Option<u64> {
+        self.0.next_word()
     }
+    fn pos(&self) -> usize {
+        self.0.pos()
+    }
+    fn at_end(&self) -> bool {
+        self.0.at_end()
+    }
+}
+
+/// [`decode_events`] with the general decoder alone, the reference the fast paths are
+/// tested against.
+#[cfg(test)]
+pub(crate) fn decode_events_general(
+    task: TaskId,
+    words: &[u64],
+    out: &mut Vec<Event>,
+) -> Result<(), DecodeError> {
+    decode_from(task, NoFastPath(SliceWords { words, pos: 0 }), out).0
 }
 
 /// Decodes every word of `words` into events of `task` (see [`decode_events`]) and gives
@@ -364,68 +467,41 @@ pub(crate) fn decode_from<W: Words>(
 ) -> (Result<(), DecodeError>, W) {
     let mut d = Decoder {
         words,
-        cache: SeqCache::new(),
+        state: FrameState::new(),
     };
     let r = d.run(task, out);
     (r, d.words)
 }
 
-const VAR_READ: u64 = Tag::VarRead as u64;
-const VAR_WRITE: u64 = Tag::VarWrite as u64;
-const MUTEX_LOCK: u64 = Tag::MutexLock as u64;
-const MUTEX_UNLOCK: u64 = Tag::MutexUnlock as u64;
-
 impl<W: Words> Decoder<W> {
     fn run(&mut self, task: TaskId, out: &mut Vec<Event>) -> Result<(), DecodeError> {
         let d = self;
-        let mut ts = 0u64;
-        while !d.words.at_end() {
-            // Fast path for the most common events: a plain access is exactly four words
-            // (tag, timestamp delta, location, variable), a mutex event five (then the
-            // sequence number's delta).
-            if let Some(([tag, dt, loc, obj], token)) = d.words.peek4() {
-                let loc = match loc {
-                    0 => Some(None),
-                    l => u32::try_from(l - 1).ok().map(Some),
-                };
-                if let (VAR_READ | VAR_WRITE | MUTEX_LOCK | MUTEX_UNLOCK, Some(loc)) = (tag, loc) {
-                    d.words.skip4(token);
-                    ts = ts.wrapping_add(unzigzag(dt) as u64);
-                    let kind = match tag {
-                        VAR_READ => EventKind::VarRead { var: obj },
-                        VAR_WRITE => EventKind::VarWrite { var: obj },
-                        _ => {
-                            let seq = d.seq_of(obj)?;
-                            if tag == MUTEX_LOCK {
-                                EventKind::MutexLock { mutex: obj, seq }
-                            } else {
-                                EventKind::MutexUnlock { mutex: obj, seq }
-                            }
-                        }
-                    };
-                    out.push(Event { task, ts, loc, kind });
-                    continue;
-                }
+        loop {
+            // The common events go through the source's fast path; the general decoder
+            // reads one event that the fast path left, then the fast path goes on.
+            d.words.common_events(task, &mut d.state, out);
+            if d.words.at_end() {
+                return Ok(());
             }
             let start = d.words.pos();
             let tag = d.next("event tag")?;
-            let dt = unzigzag(d.next("timestamp delta")?);
+            let dt = d.next("timestamp delta")?;
             let loc = d.next("location")?;
             let loc = match loc {
                 0 => None,
                 l => Some(u32::try_from(l - 1).map_err(|_| d.err(start + 2, "location id above u32"))?),
             };
-            ts = ts.wrapping_add(dt as u64);
+            let ts = next_ts(d.state.ts, dt);
+            d.state.ts = ts;
             let kind = d.kind(tag, start)?;
             out.push(Event { task, ts, loc, kind });
         }
-        Ok(())
     }
 }
 
 struct Decoder<W> {
     words: W,
-    cache: SeqCache,
+    state: FrameState,
 }
 
 impl<W: Words> Decoder<W> {
@@ -482,12 +558,8 @@ impl<W: Words> Decoder<W> {
     /// this frame (0 before the first).
     #[inline(always)]
     fn seq_of(&mut self, obj: ObjectId) -> Result<u64, DecodeError> {
-        let delta = unzigzag(self.next("sequence number")?);
-        let slot = &mut self.cache.slots[(obj as usize) % CACHE_SLOTS];
-        let base = if slot.0 == obj { slot.1 } else { 0 };
-        let value = base.wrapping_add(delta as u64);
-        *slot = (obj, value);
-        Ok(value)
+        let delta = self.next("sequence number")?;
+        Ok(self.state.seq(obj, delta))
     }
 
     fn order(&mut self) -> Result<MemOrder, DecodeError> {
@@ -747,30 +819,9 @@ mod tests {
         }
     }
 
-    /// [`SliceWords`] without the four-word fast path: the general decoder alone.
-    struct NoFastPath<'a>(SliceWords<'a>);
-
-    impl Words for NoFastPath<'_> {
-        fn next_word(&mut self) -> Option<u64> {
-            self.0.next_word()
-        }
-        fn pos(&self) -> usize {
-            self.0.pos()
-        }
-        fn at_end(&self) -> bool {
-            self.0.at_end()
-        }
-        fn peek4(&self) -> Option<([u64; 4], usize)> {
-            None
-        }
-        fn skip4(&mut self, _: usize) {
-            unreachable!("peek4 gives nothing")
-        }
-    }
-
     fn general(task: TaskId, words: &[u64]) -> (Vec<Event>, Result<(), DecodeError>) {
         let mut out = Vec::new();
-        let r = decode_from(task, NoFastPath(SliceWords { words, pos: 0 }), &mut out).0;
+        let r = decode_events_general(task, words, &mut out);
         (out, r)
     }
 

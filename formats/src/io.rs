@@ -16,9 +16,12 @@
 
 use std::io::{self, Read, Write};
 
-use crate::codec::{decode_events, decode_from, FrameEncoder, Words};
+use crate::codec::{
+    decode_events, decode_from, next_ts, FrameEncoder, FrameState, Words, MUTEX_LOCK, MUTEX_UNLOCK, VAR_READ,
+    VAR_WRITE,
+};
 use crate::error::{Error, ErrorKind};
-use crate::model::{Def, Event, Header, TaskId};
+use crate::model::{Def, Event, EventKind, Header, TaskId};
 
 /// The 8 bytes every hb trace starts with.
 pub const MAGIC: &[u8; 8] = b"HBTRACE\n";
@@ -495,29 +498,72 @@ impl Words for MsgpackWords<'_> {
         self.read >= self.count
     }
 
-    #[inline(always)]
-    fn peek4(&self) -> Option<([u64; 4], usize)> {
-        if self.read + 4 > self.count {
-            return None;
-        }
-        let mut at = self.at;
-        let mut w = [0u64; 4];
-        for x in &mut w {
-            *x = match self.bytes.get(at) {
-                Some(&b) if b < 0x80 => {
-                    at += 1;
-                    b as u64
-                }
-                _ => mp_uint(self.bytes, &mut at)?,
+    /// Reads eight bytes at a time: an event whose tag, timestamp delta and location are
+    /// positive fixints (one byte each), whose object id is a fixint or a uint 16, and (for
+    /// a mutex event) whose sequence delta is a fixint lies within them, and is decoded
+    /// with shifts and masks instead of a MessagePack parse per word. Anything else (and
+    /// the last events of a frame, closer than eight bytes to its end) is left to the
+    /// general decoder.
+    ///
+    /// Not inlined: on its own, the loop keeps its state in registers (inlined into the
+    /// general decoder, it spilled to the stack).
+    #[inline(never)]
+    fn common_events(&mut self, task: TaskId, state: &mut FrameState, out: &mut Vec<Event>) {
+        let bytes = self.bytes;
+        // The bytes from the next event on, the words left, the timestamp so far.
+        let mut rest = &bytes[self.at.min(bytes.len())..];
+        let mut left = self.count - self.read;
+        let mut ts = state.ts;
+        while left >= 4 {
+            let Some(head) = rest.first_chunk::<8>() else {
+                break;
             };
+            let c = u64::from_le_bytes(*head);
+            // Tag, timestamp delta and location: one byte each.
+            if c & 0x0080_8080 != 0 {
+                break;
+            }
+            let tag = c & 0xff;
+            let dt = (c >> 8) & 0xff;
+            let loc = (c >> 16) & 0xff;
+            let (obj, mut n) = match (c >> 24) & 0xff {
+                b @ 0..=0x7f => (b, 4),
+                0xcd => (u16::from_be_bytes([(c >> 32) as u8, (c >> 40) as u8]) as u64, 6),
+                _ => break,
+            };
+            let kind = match tag {
+                VAR_READ => EventKind::VarRead { var: obj },
+                VAR_WRITE => EventKind::VarWrite { var: obj },
+                MUTEX_LOCK | MUTEX_UNLOCK => {
+                    // The sequence delta is byte `n` (at most 6).
+                    let delta = (c >> (8 * n)) & 0xff;
+                    if delta >= 0x80 || left < 5 {
+                        break;
+                    }
+                    n += 1;
+                    left -= 1;
+                    let seq = state.seq(obj, delta);
+                    if tag == MUTEX_LOCK {
+                        EventKind::MutexLock { mutex: obj, seq }
+                    } else {
+                        EventKind::MutexUnlock { mutex: obj, seq }
+                    }
+                }
+                _ => break,
+            };
+            rest = &rest[n..];
+            left -= 4;
+            ts = next_ts(ts, dt);
+            out.push(Event {
+                task,
+                ts,
+                loc: (loc as u32).checked_sub(1),
+                kind,
+            });
         }
-        Some((w, at))
-    }
-
-    #[inline(always)]
-    fn skip4(&mut self, token: usize) {
-        self.at = token;
-        self.read += 4;
+        self.at = bytes.len() - rest.len();
+        self.read = self.count - left;
+        state.ts = ts;
     }
 }
 
@@ -843,16 +889,48 @@ mod tests {
         defs.is_empty().then_some((task, words))
     }
 
-    /// The general path alone: rmp-serde, then the word decoder.
+    /// The task, definitions and words of a batch, as rmp-serde decodes them.
+    #[allow(clippy::type_complexity)]
+    fn serde_batch_words(p: &[u8]) -> Result<(Option<TaskId>, Vec<Def>, Vec<u64>), String> {
+        rmp_serde::from_slice(p).map_err(|e| e.to_string())
+    }
+
+    /// The general path alone: rmp-serde, then the word decoder without fast path.
     fn reference(p: &[u8]) -> Result<(Option<TaskId>, Vec<Event>, bool), String> {
-        let (task, _defs, words): (Option<TaskId>, Vec<Def>, Vec<u64>) =
-            rmp_serde::from_slice(p).map_err(|e| e.to_string())?;
+        let (task, events, err) = reference_error(p)?;
+        Ok((task, events, err.is_some()))
+    }
+
+    /// Like [`reference`], with the event decoder's error.
+    #[allow(clippy::type_complexity)]
+    fn reference_error(p: &[u8]) -> Result<(Option<TaskId>, Vec<Event>, Option<String>), String> {
+        let (task, _defs, words) = serde_batch_words(p)?;
         let mut events = Vec::new();
-        let bad = match task {
-            Some(t) => decode_events(t, &words, &mut events).is_err(),
-            None => !words.is_empty(),
+        let err = match task {
+            Some(t) => crate::codec::decode_events_general(t, &words, &mut events)
+                .err()
+                .map(|e| format!("event word {} of task {t}: {}", e.word, e.what)),
+            None => (!words.is_empty()).then(String::new),
         };
-        Ok((task, events, bad))
+        Ok((task, events, err))
+    }
+
+    /// Words that mostly form events of the shapes the fast paths take (accesses and
+    /// mutex events), with every word in a range that MessagePack writes as a positive
+    /// fixint, a uint 16 or wider, and now and then another tag or a stray word.
+    fn common_words() -> impl Strategy<Value = Vec<u64>> {
+        let tag = prop_oneof![4 => prop_oneof![Just(32u64), Just(33), Just(5), Just(6)], 1 => 0u64..40];
+        let small = || prop_oneof![4 => 0u64..128, 2 => 128u64..70_000, 1 => any::<u64>()];
+        let loc = prop_oneof![4 => 0u64..128, 1 => 0u64..1000, 1 => Just(1u64 << 32), 1 => Just(u32::MAX as u64 + 1)];
+        let event =
+            (tag, small(), loc, small(), small(), 0u8..8).prop_map(|(tag, dt, loc, obj, delta, extra)| {
+                let mut w = vec![tag, dt, loc, obj];
+                if matches!(tag, 5 | 6) || extra == 0 {
+                    w.push(delta);
+                }
+                w
+            });
+        proptest::collection::vec(event, 0..60).prop_map(|ws| ws.concat())
     }
 
     proptest! {
@@ -884,6 +962,53 @@ mod tests {
                     prop_assert_eq!(frame.task, task);
                     prop_assert_eq!(frame.events, events);
                 }
+            }
+        }
+
+        /// The byte-level fast path of common events gives the same frame, and the same
+        /// error with the same events before it, as the general path, also on payloads
+        /// cut short or damaged (the words counted by the array header are then not all
+        /// there, or not all integers).
+        #[test]
+        fn common_events_agree_with_the_general_path(
+            words in common_words(),
+            flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 0..3),
+            cut in 0usize..12,
+            task in prop_oneof![Just(3u32), any::<u32>()],
+        ) {
+            let mut p = Vec::new();
+            rmp_serde::encode::write(&mut p, &(Some(task), &[] as &[Def], &words)).unwrap();
+            for (at, b) in flips {
+                let n = p.len();
+                p[at % n] = b;
+            }
+            p.truncate(p.len() - cut.min(p.len()));
+            let mut frame = Frame { offset: 0, task: None, defs: Vec::new(), events: Vec::new() };
+            // A reused frame: what it held must not show through.
+            frame.events.extend(std::iter::repeat_n(Event { task: 9, ts: 9, loc: None, kind: EventKind::TaskStart }, 5));
+            let got = decode_batch_into(0, &p, &mut Vec::new(), &mut frame);
+            match reference_error(&p) {
+                Err(_) => prop_assert!(got.is_err()),
+                Ok((task, events, err)) => {
+                    let got = got.unwrap();
+                    prop_assert_eq!(got.is_some(), err.is_some());
+                    if let (Some(got), Some(want)) = (got, err) {
+                        prop_assert!(got.to_string().contains(&want), "{} / {}", got, want);
+                    }
+                    prop_assert_eq!(frame.task, task);
+                    prop_assert_eq!(frame.events, events);
+                }
+            }
+            // Without `fast_decode`'s fallback: decoding straight from the bytes gives the
+            // same events and the same error (word and message) as the general decoder.
+            if let (Some((Some(task), count, at)), Ok((_, _, words))) = (fast_head(&p), serde_batch_words(&p)) {
+                let src = MsgpackWords { bytes: &p, at, read: 0, count, bad: false };
+                let mut got = Vec::new();
+                let (r, src) = decode_from(task, src, &mut got);
+                let mut want = Vec::new();
+                let want_r = crate::codec::decode_events_general(task, &words, &mut want);
+                prop_assert_eq!((got, r), (want, want_r));
+                prop_assert!(!src.bad);
             }
         }
 
