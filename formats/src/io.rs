@@ -514,58 +514,89 @@ impl Words for MsgpackWords<'_> {
         let mut rest = &bytes[self.at.min(bytes.len())..];
         let mut left = self.count - self.read;
         let mut ts = state.ts;
-        while left >= 4 {
-            let Some(head) = rest.first_chunk::<8>() else {
-                break;
-            };
-            let c = u64::from_le_bytes(*head);
-            // Tag, timestamp delta and location: one byte each.
-            if c & 0x0080_8080 != 0 {
+        'blocks: loop {
+            // An event of the fast path takes at most five words: `room` events fit in the
+            // words left, so the loop below needs no check of `left`. At most `BLOCK` events
+            // at a time: damage that claims many words never reserves much.
+            let room = (left / 5).min(BLOCK);
+            if room == 0 {
                 break;
             }
-            let tag = c & 0xff;
-            let dt = (c >> 8) & 0xff;
-            let loc = (c >> 16) & 0xff;
-            let (obj, mut n) = match (c >> 24) & 0xff {
-                b @ 0..=0x7f => (b, 4),
-                0xcd => (u16::from_be_bytes([(c >> 32) as u8, (c >> 40) as u8]) as u64, 6),
-                _ => break,
-            };
-            let kind = match tag {
-                VAR_READ => EventKind::VarRead { var: obj },
-                VAR_WRITE => EventKind::VarWrite { var: obj },
-                MUTEX_LOCK | MUTEX_UNLOCK => {
-                    // The sequence delta is byte `n` (at most 6).
-                    let delta = (c >> (8 * n)) & 0xff;
-                    if delta >= 0x80 || left < 5 {
+            out.reserve(room);
+            let mut written = 0;
+            let mut stopped = false;
+            for slot in &mut out.spare_capacity_mut()[..room] {
+                let Some(head) = rest.first_chunk::<8>() else {
+                    stopped = true;
+                    break;
+                };
+                let c = u64::from_le_bytes(*head);
+                // Tag, timestamp delta and location: one byte each.
+                if c & 0x0080_8080 != 0 {
+                    stopped = true;
+                    break;
+                }
+                let tag = c & 0xff;
+                let dt = (c >> 8) & 0xff;
+                let loc = (c >> 16) & 0xff;
+                let (obj, mut n) = match (c >> 24) & 0xff {
+                    b @ 0..=0x7f => (b, 4),
+                    0xcd => (u16::from_be_bytes([(c >> 32) as u8, (c >> 40) as u8]) as u64, 6),
+                    _ => {
+                        stopped = true;
                         break;
                     }
-                    n += 1;
-                    left -= 1;
-                    let seq = state.seq(obj, delta);
-                    if tag == MUTEX_LOCK {
-                        EventKind::MutexLock { mutex: obj, seq }
-                    } else {
-                        EventKind::MutexUnlock { mutex: obj, seq }
+                };
+                let kind = match tag {
+                    VAR_READ => EventKind::VarRead { var: obj },
+                    VAR_WRITE => EventKind::VarWrite { var: obj },
+                    MUTEX_LOCK | MUTEX_UNLOCK => {
+                        // The sequence delta is byte `n` (at most 6).
+                        let delta = (c >> (8 * n)) & 0xff;
+                        if delta >= 0x80 {
+                            stopped = true;
+                            break;
+                        }
+                        n += 1;
+                        left -= 1;
+                        let seq = state.seq(obj, delta);
+                        if tag == MUTEX_LOCK {
+                            EventKind::MutexLock { mutex: obj, seq }
+                        } else {
+                            EventKind::MutexUnlock { mutex: obj, seq }
+                        }
                     }
-                }
-                _ => break,
-            };
-            rest = &rest[n..];
-            left -= 4;
-            ts = next_ts(ts, dt);
-            out.push(Event {
-                task,
-                ts,
-                loc: (loc as u32).checked_sub(1),
-                kind,
-            });
+                    _ => {
+                        stopped = true;
+                        break;
+                    }
+                };
+                rest = &rest[n..];
+                left -= 4;
+                ts = next_ts(ts, dt);
+                slot.write(Event {
+                    task,
+                    ts,
+                    loc: (loc as u32).checked_sub(1),
+                    kind,
+                });
+                written += 1;
+            }
+            // SAFETY: the loop initialized the first `written` elements of the spare
+            // capacity, the ones right after the vector's length.
+            unsafe { out.set_len(out.len() + written) };
+            if stopped {
+                break 'blocks;
+            }
         }
         self.at = bytes.len() - rest.len();
         self.read = self.count - left;
         state.ts = ts;
     }
 }
+
+/// The most events [`MsgpackWords::common_events`] reserves room for at a time.
+const BLOCK: usize = 1024;
 
 /// Decodes a batch of the common shape (see [`fast_batch`]) straight from its bytes into
 /// `events`, without an intermediate word list. Returns the task, or `None` (with
