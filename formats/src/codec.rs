@@ -27,8 +27,9 @@ fn zigzag(v: i64) -> u64 {
     ((v << 1) ^ (v >> 63)) as u64
 }
 
+/// Undoes [`zigzag`].
 #[inline]
-fn unzigzag(v: u64) -> i64 {
+pub(crate) const fn unzigzag(v: u64) -> i64 {
     ((v >> 1) as i64) ^ -((v & 1) as i64)
 }
 
@@ -326,9 +327,16 @@ impl FrameState {
     /// base of the next one.
     #[inline(always)]
     pub(crate) fn seq(&mut self, obj: ObjectId, delta: u64) -> u64 {
+        self.seq_step(obj, unzigzag(delta) as u64)
+    }
+
+    /// Like [`FrameState::seq`], with the delta already decoded (`step` is added to the
+    /// previous sequence number, wrapping).
+    #[inline(always)]
+    pub(crate) fn seq_step(&mut self, obj: ObjectId, step: u64) -> u64 {
         let slot = &mut self.cache.slots[(obj as usize) % CACHE_SLOTS];
         let base = if slot.0 == obj { slot.1 } else { 0 };
-        let value = base.wrapping_add(unzigzag(delta) as u64);
+        let value = base.wrapping_add(step);
         *slot = (obj, value);
         value
     }

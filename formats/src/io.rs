@@ -17,8 +17,8 @@
 use std::io::{self, Read, Write};
 
 use crate::codec::{
-    decode_events, decode_from, next_ts, FrameEncoder, FrameState, Words, MUTEX_LOCK, MUTEX_UNLOCK, VAR_READ,
-    VAR_WRITE,
+    decode_events, decode_from, unzigzag, FrameEncoder, FrameState, Words, MUTEX_LOCK, MUTEX_UNLOCK,
+    VAR_READ, VAR_WRITE,
 };
 use crate::error::{Error, ErrorKind};
 use crate::model::{Def, Event, EventKind, Header, TaskId};
@@ -514,7 +514,7 @@ impl Words for MsgpackWords<'_> {
         let mut rest = &bytes[self.at.min(bytes.len())..];
         let mut left = self.count - self.read;
         let mut ts = state.ts;
-        'blocks: loop {
+        loop {
             // An event of the fast path takes at most five words: `room` events fit in the
             // words left, so the loop below needs no check of `left`. At most `BLOCK` events
             // at a time: damage that claims many words never reserves much.
@@ -531,53 +531,17 @@ impl Words for MsgpackWords<'_> {
                     break;
                 };
                 let c = u64::from_le_bytes(*head);
-                // Tag, timestamp delta and location: one byte each.
-                if c & 0x0080_8080 != 0 {
+                let Some((kind, len, words)) = common_kind(c, state) else {
                     stopped = true;
                     break;
-                }
-                let tag = c & 0xff;
-                let dt = (c >> 8) & 0xff;
-                let loc = (c >> 16) & 0xff;
-                let (obj, mut n) = match (c >> 24) & 0xff {
-                    b @ 0..=0x7f => (b, 4),
-                    0xcd => (u16::from_be_bytes([(c >> 32) as u8, (c >> 40) as u8]) as u64, 6),
-                    _ => {
-                        stopped = true;
-                        break;
-                    }
                 };
-                let kind = match tag {
-                    VAR_READ => EventKind::VarRead { var: obj },
-                    VAR_WRITE => EventKind::VarWrite { var: obj },
-                    MUTEX_LOCK | MUTEX_UNLOCK => {
-                        // The sequence delta is byte `n` (at most 6).
-                        let delta = (c >> (8 * n)) & 0xff;
-                        if delta >= 0x80 {
-                            stopped = true;
-                            break;
-                        }
-                        n += 1;
-                        left -= 1;
-                        let seq = state.seq(obj, delta);
-                        if tag == MUTEX_LOCK {
-                            EventKind::MutexLock { mutex: obj, seq }
-                        } else {
-                            EventKind::MutexUnlock { mutex: obj, seq }
-                        }
-                    }
-                    _ => {
-                        stopped = true;
-                        break;
-                    }
-                };
-                rest = &rest[n..];
-                left -= 4;
-                ts = next_ts(ts, dt);
+                rest = &rest[len..];
+                left -= words;
+                ts = ts.wrapping_add(FIXINT_STEP[(c >> 8) as usize & 0x7f]);
                 slot.write(Event {
                     task,
                     ts,
-                    loc: (loc as u32).checked_sub(1),
+                    loc: FIXINT_LOC[(c >> 16) as usize & 0x7f],
                     kind,
                 });
                 written += 1;
@@ -586,13 +550,74 @@ impl Words for MsgpackWords<'_> {
             // capacity, the ones right after the vector's length.
             unsafe { out.set_len(out.len() + written) };
             if stopped {
-                break 'blocks;
+                break;
             }
         }
         self.at = bytes.len() - rest.len();
         self.read = self.count - left;
         state.ts = ts;
     }
+}
+
+/// The timestamp step that each one-byte (positive fixint) delta word gives: a table
+/// lookup instead of the zigzag decoding's shifts in [`MsgpackWords::common_events`].
+static FIXINT_STEP: [u64; 128] = {
+    let mut t = [0; 128];
+    let mut i = 0;
+    while i < 128 {
+        t[i] = unzigzag(i as u64) as u64;
+        i += 1;
+    }
+    t
+};
+
+/// The location that each one-byte (positive fixint) location word gives (0 for none,
+/// else the id plus one), looked up in [`MsgpackWords::common_events`].
+static FIXINT_LOC: [Option<u32>; 128] = {
+    let mut t = [None; 128];
+    let mut i = 1;
+    while i < 128 {
+        t[i] = Some(i as u32 - 1);
+        i += 1;
+    }
+    t
+};
+
+/// The kind of the event of a common shape at the start of the bytes `c` (the next eight,
+/// little-endian), its length in bytes and in words; `None` when it is not of a common
+/// shape, or not in the short encoding [`MsgpackWords::common_events`] takes. Its timestamp
+/// delta and location are bytes 1 and 2 of `c` (positive fixints).
+#[inline(always)]
+fn common_kind(c: u64, state: &mut FrameState) -> Option<(EventKind, usize, usize)> {
+    // Tag, timestamp delta and location: one byte each.
+    if c & 0x0080_8080 != 0 {
+        return None;
+    }
+    let tag = c & 0xff;
+    let (obj, len) = match (c >> 24) & 0xff {
+        b @ 0..=0x7f => (b, 4),
+        0xcd => (u16::from_be_bytes([(c >> 32) as u8, (c >> 40) as u8]) as u64, 6),
+        _ => return None,
+    };
+    Some(match tag {
+        VAR_READ => (EventKind::VarRead { var: obj }, len, 4),
+        VAR_WRITE => (EventKind::VarWrite { var: obj }, len, 4),
+        MUTEX_LOCK | MUTEX_UNLOCK => {
+            // The sequence delta is byte `len` (at most 6).
+            let delta = (c >> (8 * len)) as usize & 0xff;
+            if delta >= 0x80 {
+                return None;
+            }
+            let seq = state.seq_step(obj, FIXINT_STEP[delta]);
+            let kind = if tag == MUTEX_LOCK {
+                EventKind::MutexLock { mutex: obj, seq }
+            } else {
+                EventKind::MutexUnlock { mutex: obj, seq }
+            };
+            (kind, len + 1, 5)
+        }
+        _ => return None,
+    })
 }
 
 /// The most events [`MsgpackWords::common_events`] reserves room for at a time.
