@@ -499,16 +499,31 @@ impl Words for MsgpackWords<'_> {
     }
 
     /// Reads eight bytes at a time: an event whose tag, timestamp delta and location are
-    /// positive fixints (one byte each), whose object id is a fixint or a uint 16, and (for
-    /// a mutex event) whose sequence delta is a fixint lies within them, and is decoded
-    /// with shifts and masks instead of a MessagePack parse per word. Anything else (and
-    /// the last events of a frame, closer than eight bytes to its end) is left to the
-    /// general decoder.
+    /// positive fixints (one byte each), whose object id is a fixint, a uint 8 or a uint 16,
+    /// and (for a mutex event) whose sequence delta is a fixint lies within them, and is
+    /// decoded with shifts, masks and table lookups instead of a MessagePack parse per
+    /// word. Anything else (and the last events of a frame, closer than eight bytes to its
+    /// end) is left to the general decoder.
+    #[inline(always)]
+    fn common_events(&mut self, task: TaskId, state: &mut FrameState, out: &mut Vec<Event>) {
+        // In traces of mixed events, the general decoder calls this before most events it
+        // reads: a look at the next tag spares it the loop's setup when that event is not
+        // of a common shape anyway.
+        if let Some(&tag) = self.bytes.get(self.at) {
+            if matches!(tag as u64, VAR_READ | VAR_WRITE | MUTEX_LOCK | MUTEX_UNLOCK) {
+                self.common_events_loop(task, state, out);
+            }
+        }
+    }
+}
+
+impl MsgpackWords<'_> {
+    /// The loop of [`MsgpackWords::common_events`].
     ///
     /// Not inlined: on its own, the loop keeps its state in registers (inlined into the
     /// general decoder, it spilled to the stack).
     #[inline(never)]
-    fn common_events(&mut self, task: TaskId, state: &mut FrameState, out: &mut Vec<Event>) {
+    fn common_events_loop(&mut self, task: TaskId, state: &mut FrameState, out: &mut Vec<Event>) {
         let bytes = self.bytes;
         // The bytes from the next event on, the words left, the timestamp so far.
         let mut rest = &bytes[self.at.min(bytes.len())..];
@@ -594,10 +609,16 @@ fn common_kind(c: u64, state: &mut FrameState) -> Option<(EventKind, usize, usiz
         return None;
     }
     let tag = c & 0xff;
-    let (obj, len) = match (c >> 24) & 0xff {
-        b @ 0..=0x7f => (b, 4),
-        0xcd => (u16::from_be_bytes([(c >> 32) as u8, (c >> 40) as u8]) as u64, 6),
-        _ => return None,
+    // The object id: a uint 16, a fixint or a uint 8.
+    let b = (c >> 24) & 0xff;
+    let (obj, len) = if b == 0xcd {
+        (u16::from_be_bytes([(c >> 32) as u8, (c >> 40) as u8]) as u64, 6)
+    } else if b < 0x80 {
+        (b, 4)
+    } else if b == 0xcc {
+        ((c >> 32) & 0xff, 5)
+    } else {
+        return None;
     };
     Some(match tag {
         VAR_READ => (EventKind::VarRead { var: obj }, len, 4),
@@ -973,10 +994,10 @@ mod tests {
 
     /// Words that mostly form events of the shapes the fast paths take (accesses and
     /// mutex events), with every word in a range that MessagePack writes as a positive
-    /// fixint, a uint 16 or wider, and now and then another tag or a stray word.
+    /// fixint, a uint 8, a uint 16 or wider, and now and then another tag or a stray word.
     fn common_words() -> impl Strategy<Value = Vec<u64>> {
         let tag = prop_oneof![4 => prop_oneof![Just(32u64), Just(33), Just(5), Just(6)], 1 => 0u64..40];
-        let small = || prop_oneof![4 => 0u64..128, 2 => 128u64..70_000, 1 => any::<u64>()];
+        let small = || prop_oneof![4 => 0u64..128, 1 => 128u64..256, 2 => 256u64..70_000, 1 => any::<u64>()];
         let loc = prop_oneof![4 => 0u64..128, 1 => 0u64..1000, 1 => Just(1u64 << 32), 1 => Just(u32::MAX as u64 + 1)];
         let event =
             (tag, small(), loc, small(), small(), 0u8..8).prop_map(|(tag, dt, loc, obj, delta, extra)| {
