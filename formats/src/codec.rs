@@ -351,6 +351,93 @@ pub(crate) const MUTEX_LOCK: u64 = Tag::MutexLock as u64;
 /// Tag of [`EventKind::MutexUnlock`] (a common shape).
 pub(crate) const MUTEX_UNLOCK: u64 = Tag::MutexUnlock as u64;
 
+/// The set of `tags` as a bit mask (bit `t` for tag `t`; every tag is below 64).
+const fn tag_bits(tags: &[Tag]) -> u64 {
+    let mut bits = 0;
+    let mut i = 0;
+    while i < tags.len() {
+        bits |= 1 << tags[i] as u64;
+        i += 1;
+    }
+    bits
+}
+
+/// Tags of the events whose words after tag, timestamp delta and location are one
+/// object id (or another plain integer): `tag, dt, loc, obj` (see [`object_kind`]).
+pub(crate) const OBJECT_TAGS: u64 = tag_bits(&[
+    Tag::LockRequest,
+    Tag::MutexTryLockFailed,
+    Tag::CondvarNotifyOne,
+    Tag::CondvarNotifyAll,
+    Tag::ChanMake,
+    Tag::OnceBegin,
+    Tag::OnceEnd,
+    Tag::OnceAlreadyDone,
+    Tag::VarRead,
+    Tag::VarWrite,
+    Tag::SpanExit,
+    Tag::Sleep,
+]);
+
+/// Tags of the events whose words after tag, timestamp delta and location are an object
+/// id and the delta of its sequence number: `tag, dt, loc, obj, seq` (see [`seq_kind`]).
+pub(crate) const SEQ_TAGS: u64 = tag_bits(&[
+    Tag::MutexLock,
+    Tag::MutexUnlock,
+    Tag::RwReadLock,
+    Tag::RwReadUnlock,
+    Tag::RwWriteLock,
+    Tag::RwWriteUnlock,
+    Tag::ChanSendBegin,
+    Tag::ChanSendEnd,
+    Tag::ChanClose,
+    Tag::WaitGroupWait,
+    Tag::BarrierLeave,
+]);
+
+/// The kind of an event with a tag of [`OBJECT_TAGS`] and its one operand, as the general
+/// decoder builds it (`None` for another tag).
+#[inline(always)]
+pub(crate) fn object_kind(tag: u64, obj: u64) -> Option<EventKind> {
+    use EventKind::*;
+    Some(match Tag::from_code(tag)? {
+        Tag::LockRequest => LockRequest { lock: obj },
+        Tag::MutexTryLockFailed => MutexTryLockFailed { mutex: obj },
+        Tag::CondvarNotifyOne => CondvarNotifyOne { condvar: obj },
+        Tag::CondvarNotifyAll => CondvarNotifyAll { condvar: obj },
+        Tag::ChanMake => ChanMake { chan: obj },
+        Tag::OnceBegin => OnceBegin { once: obj },
+        Tag::OnceEnd => OnceEnd { once: obj },
+        Tag::OnceAlreadyDone => OnceAlreadyDone { once: obj },
+        Tag::VarRead => VarRead { var: obj },
+        Tag::VarWrite => VarWrite { var: obj },
+        Tag::SpanExit => SpanExit { span: obj },
+        Tag::Sleep => Sleep { nanos: obj },
+        _ => return None,
+    })
+}
+
+/// The kind of an event with a tag of [`SEQ_TAGS`], its object and its sequence number, as
+/// the general decoder builds it (`None` for another tag).
+#[inline(always)]
+pub(crate) fn seq_kind(tag: u64, obj: u64, seq: u64) -> Option<EventKind> {
+    use EventKind::*;
+    Some(match Tag::from_code(tag)? {
+        Tag::MutexLock => MutexLock { mutex: obj, seq },
+        Tag::MutexUnlock => MutexUnlock { mutex: obj, seq },
+        Tag::RwReadLock => RwReadLock { lock: obj, seq },
+        Tag::RwReadUnlock => RwReadUnlock { lock: obj, seq },
+        Tag::RwWriteLock => RwWriteLock { lock: obj, seq },
+        Tag::RwWriteUnlock => RwWriteUnlock { lock: obj, seq },
+        Tag::ChanSendBegin => ChanSendBegin { chan: obj, seq },
+        Tag::ChanSendEnd => ChanSendEnd { chan: obj, seq },
+        Tag::ChanClose => ChanClose { chan: obj, seq },
+        Tag::WaitGroupWait => WaitGroupWait { wg: obj, seq },
+        Tag::BarrierLeave => BarrierLeave { barrier: obj, seq },
+        _ => return None,
+    })
+}
+
 /// The timestamp after one with the (zigzag-encoded) delta word `dt`.
 #[inline(always)]
 pub(crate) fn next_ts(ts: u64, dt: u64) -> u64 {
@@ -365,13 +452,14 @@ pub(crate) trait Words {
     fn pos(&self) -> usize;
     /// Whether every word was read.
     fn at_end(&self) -> bool;
-    /// The fast path: decodes the events of the common shapes at the front of the words
-    /// (a plain access: tag [`VAR_READ`] or [`VAR_WRITE`], timestamp delta, location,
-    /// variable; a mutex event: tag [`MUTEX_LOCK`] or [`MUTEX_UNLOCK`], the same three
-    /// words and the sequence number's delta) into `out`, and stops before the first event
-    /// it does not take whole, which the general decoder then reads. It may stop early
-    /// (on any shape or encoding it does not handle) but must decode exactly what the
-    /// general decoder would. The default takes nothing.
+    /// The fast path: decodes the events of common shapes at the front of the words (such
+    /// as a plain access: tag [`VAR_READ`] or [`VAR_WRITE`], timestamp delta, location,
+    /// variable; or a mutex event: tag [`MUTEX_LOCK`] or [`MUTEX_UNLOCK`], the same three
+    /// words and the sequence number's delta; more generally the tags of [`OBJECT_TAGS`]
+    /// and [`SEQ_TAGS`]) into `out`, and stops before the first event it does not take
+    /// whole, which the general decoder then reads. It may stop early (on any shape or
+    /// encoding it does not handle) but must decode exactly what the general decoder
+    /// would. The default takes nothing.
     #[inline(always)]
     fn common_events(&mut self, _task: TaskId, _state: &mut FrameState, _out: &mut Vec<Event>) {}
 }
