@@ -501,10 +501,9 @@ impl Words for MsgpackWords<'_> {
     /// Reads eight bytes at a time: an event with a tag of [`OBJECT_TAGS`] or [`SEQ_TAGS`]
     /// whose tag, timestamp delta and location are positive fixints (one byte each), whose
     /// object id is a fixint, a uint 8 or a uint 16, and (for [`SEQ_TAGS`]) whose sequence
-    /// delta is a fixint lies within them, and is
-    /// decoded with shifts, masks and table lookups instead of a MessagePack parse per
-    /// word. Anything else (and the last events of a frame, closer than eight bytes to its
-    /// end) is left to the general decoder.
+    /// delta is a fixint lies within them, and is decoded with shifts, masks and table
+    /// lookups instead of a MessagePack parse per word. Anything else (and the last events
+    /// of a frame, closer than eight bytes to its end) is left to the general decoder.
     #[inline(always)]
     fn common_events(&mut self, task: TaskId, state: &mut FrameState, out: &mut Vec<Event>) {
         // In traces of mixed events, the general decoder calls this before most events it
@@ -622,13 +621,14 @@ fn common_kind(c: u64, state: &mut FrameState) -> Option<(EventKind, usize, usiz
     } else {
         return None;
     };
-    // The most common kinds first, with their own code (a jump through the general
-    // tables below costs a tenth more instructions on traces of just these).
+    // The sequence number of a kind of `SEQ_TAGS`, from its delta: byte `len` (at most 6),
+    // a fixint.
     let seq = |state: &mut FrameState| {
-        // The sequence delta is byte `len` (at most 6).
         let delta = (c >> (8 * len)) as usize & 0xff;
         (delta < 0x80).then(|| state.seq_step(obj, FIXINT_STEP[delta]))
     };
+    // The most common kinds first, with their own code (a jump through the general
+    // tables below costs a tenth more instructions on traces of just these).
     if tag | 1 == VAR_WRITE {
         // An access: read or write, chosen without a branch (both kinds have the same
         // layout, and in a random mix of both a branch is often mispredicted).
