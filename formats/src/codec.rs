@@ -27,8 +27,9 @@ fn zigzag(v: i64) -> u64 {
     ((v << 1) ^ (v >> 63)) as u64
 }
 
+/// Undoes [`zigzag`].
 #[inline]
-fn unzigzag(v: u64) -> i64 {
+pub(crate) const fn unzigzag(v: u64) -> i64 {
     ((v >> 1) as i64) ^ -((v & 1) as i64)
 }
 
@@ -305,6 +306,144 @@ pub fn decode_events(task: TaskId, words: &[u64], out: &mut Vec<Event>) -> Resul
     decode_from(task, SliceWords { words, pos: 0 }, out).0
 }
 
+/// What a frame's decoder carries from one event to the next: the timestamp so far and the
+/// sequence cache (see the module docs).
+#[derive(Debug, Clone)]
+pub(crate) struct FrameState {
+    /// Timestamp of the last event decoded (0 before the first).
+    pub(crate) ts: u64,
+    cache: SeqCache,
+}
+
+impl FrameState {
+    fn new() -> Self {
+        FrameState {
+            ts: 0,
+            cache: SeqCache::new(),
+        }
+    }
+
+    /// The sequence number of `obj` that the delta word `delta` gives, remembered as the
+    /// base of the next one.
+    #[inline(always)]
+    pub(crate) fn seq(&mut self, obj: ObjectId, delta: u64) -> u64 {
+        self.seq_step(obj, unzigzag(delta) as u64)
+    }
+
+    /// Like [`FrameState::seq`], with the delta already decoded (`step` is added to the
+    /// previous sequence number, wrapping).
+    #[inline(always)]
+    pub(crate) fn seq_step(&mut self, obj: ObjectId, step: u64) -> u64 {
+        let slot = &mut self.cache.slots[(obj as usize) % CACHE_SLOTS];
+        let base = if slot.0 == obj { slot.1 } else { 0 };
+        let value = base.wrapping_add(step);
+        *slot = (obj, value);
+        value
+    }
+}
+
+/// Tag of [`EventKind::VarRead`], one of the common shapes the fast paths decode.
+pub(crate) const VAR_READ: u64 = Tag::VarRead as u64;
+/// Tag of [`EventKind::VarWrite`] (a common shape).
+pub(crate) const VAR_WRITE: u64 = Tag::VarWrite as u64;
+/// Tag of [`EventKind::MutexLock`] (a common shape).
+pub(crate) const MUTEX_LOCK: u64 = Tag::MutexLock as u64;
+/// Tag of [`EventKind::MutexUnlock`] (a common shape).
+pub(crate) const MUTEX_UNLOCK: u64 = Tag::MutexUnlock as u64;
+
+/// The set of `tags` as a bit mask (bit `t` for tag `t`; every tag is below 64).
+const fn tag_bits(tags: &[Tag]) -> u64 {
+    let mut bits = 0;
+    let mut i = 0;
+    while i < tags.len() {
+        bits |= 1 << tags[i] as u64;
+        i += 1;
+    }
+    bits
+}
+
+/// Tags of the events whose words after tag, timestamp delta and location are one
+/// object id (or another plain integer): `tag, dt, loc, obj` (see [`object_kind`]).
+pub(crate) const OBJECT_TAGS: u64 = tag_bits(&[
+    Tag::LockRequest,
+    Tag::MutexTryLockFailed,
+    Tag::CondvarNotifyOne,
+    Tag::CondvarNotifyAll,
+    Tag::ChanMake,
+    Tag::OnceBegin,
+    Tag::OnceEnd,
+    Tag::OnceAlreadyDone,
+    Tag::VarRead,
+    Tag::VarWrite,
+    Tag::SpanExit,
+    Tag::Sleep,
+]);
+
+/// Tags of the events whose words after tag, timestamp delta and location are an object
+/// id and the delta of its sequence number: `tag, dt, loc, obj, seq` (see [`seq_kind`]).
+pub(crate) const SEQ_TAGS: u64 = tag_bits(&[
+    Tag::MutexLock,
+    Tag::MutexUnlock,
+    Tag::RwReadLock,
+    Tag::RwReadUnlock,
+    Tag::RwWriteLock,
+    Tag::RwWriteUnlock,
+    Tag::ChanSendBegin,
+    Tag::ChanSendEnd,
+    Tag::ChanClose,
+    Tag::WaitGroupWait,
+    Tag::BarrierLeave,
+]);
+
+/// The kind of an event with a tag of [`OBJECT_TAGS`] and its one operand, as the general
+/// decoder builds it (`None` for another tag).
+#[inline(always)]
+pub(crate) fn object_kind(tag: u64, obj: u64) -> Option<EventKind> {
+    use EventKind::*;
+    Some(match Tag::from_code(tag)? {
+        Tag::LockRequest => LockRequest { lock: obj },
+        Tag::MutexTryLockFailed => MutexTryLockFailed { mutex: obj },
+        Tag::CondvarNotifyOne => CondvarNotifyOne { condvar: obj },
+        Tag::CondvarNotifyAll => CondvarNotifyAll { condvar: obj },
+        Tag::ChanMake => ChanMake { chan: obj },
+        Tag::OnceBegin => OnceBegin { once: obj },
+        Tag::OnceEnd => OnceEnd { once: obj },
+        Tag::OnceAlreadyDone => OnceAlreadyDone { once: obj },
+        Tag::VarRead => VarRead { var: obj },
+        Tag::VarWrite => VarWrite { var: obj },
+        Tag::SpanExit => SpanExit { span: obj },
+        Tag::Sleep => Sleep { nanos: obj },
+        _ => return None,
+    })
+}
+
+/// The kind of an event with a tag of [`SEQ_TAGS`], its object and its sequence number, as
+/// the general decoder builds it (`None` for another tag).
+#[inline(always)]
+pub(crate) fn seq_kind(tag: u64, obj: u64, seq: u64) -> Option<EventKind> {
+    use EventKind::*;
+    Some(match Tag::from_code(tag)? {
+        Tag::MutexLock => MutexLock { mutex: obj, seq },
+        Tag::MutexUnlock => MutexUnlock { mutex: obj, seq },
+        Tag::RwReadLock => RwReadLock { lock: obj, seq },
+        Tag::RwReadUnlock => RwReadUnlock { lock: obj, seq },
+        Tag::RwWriteLock => RwWriteLock { lock: obj, seq },
+        Tag::RwWriteUnlock => RwWriteUnlock { lock: obj, seq },
+        Tag::ChanSendBegin => ChanSendBegin { chan: obj, seq },
+        Tag::ChanSendEnd => ChanSendEnd { chan: obj, seq },
+        Tag::ChanClose => ChanClose { chan: obj, seq },
+        Tag::WaitGroupWait => WaitGroupWait { wg: obj, seq },
+        Tag::BarrierLeave => BarrierLeave { barrier: obj, seq },
+        _ => return None,
+    })
+}
+
+/// The timestamp after one with the (zigzag-encoded) delta word `dt`.
+#[inline(always)]
+pub(crate) fn next_ts(ts: u64, dt: u64) -> u64 {
+    ts.wrapping_add(unzigzag(dt) as u64)
+}
+
 /// A source of event words, counting them (error positions are word indices).
 pub(crate) trait Words {
     /// The next word, or `None` at the end.
@@ -313,11 +452,16 @@ pub(crate) trait Words {
     fn pos(&self) -> usize;
     /// Whether every word was read.
     fn at_end(&self) -> bool;
-    /// The next four words without consuming them, and a token for [`Words::skip4`], when
-    /// at least four are left and readable (a fast path: `None` means "use `next_word`").
-    fn peek4(&self) -> Option<([u64; 4], usize)>;
-    /// Consumes the four words [`Words::peek4`] gave with this token.
-    fn skip4(&mut self, token: usize);
+    /// The fast path: decodes the events of common shapes at the front of the words (such
+    /// as a plain access: tag [`VAR_READ`] or [`VAR_WRITE`], timestamp delta, location,
+    /// variable; or a mutex event: tag [`MUTEX_LOCK`] or [`MUTEX_UNLOCK`], the same three
+    /// words and the sequence number's delta; more generally the tags of [`OBJECT_TAGS`]
+    /// and [`SEQ_TAGS`]) into `out`, and stops before the first event it does not take
+    /// whole, which the general decoder then reads. It may stop early (on any shape or
+    /// encoding it does not handle) but must decode exactly what the general decoder
+    /// would. The default takes nothing.
+    #[inline(always)]
+    fn common_events(&mut self, _task: TaskId, _state: &mut FrameState, _out: &mut Vec<Event>) {}
 }
 
 struct SliceWords<'a> {
@@ -344,15 +488,70 @@ impl Words for SliceWords<'_> {
     }
 
     #[inline(always)]
-    fn peek4(&self) -> Option<([u64; 4], usize)> {
-        let w = self.words.get(self.pos..self.pos + 4)?;
-        Some(([w[0], w[1], w[2], w[3]], 4))
+    fn common_events(&mut self, task: TaskId, state: &mut FrameState, out: &mut Vec<Event>) {
+        while let Some(&[tag, dt, loc, obj]) = self.words.get(self.pos..self.pos + 4) {
+            let loc = match loc {
+                0 => None,
+                l => match u32::try_from(l - 1) {
+                    Ok(l) => Some(l),
+                    Err(_) => break,
+                },
+            };
+            let (kind, n) = match tag {
+                VAR_READ => (EventKind::VarRead { var: obj }, 4),
+                VAR_WRITE => (EventKind::VarWrite { var: obj }, 4),
+                MUTEX_LOCK | MUTEX_UNLOCK => {
+                    let Some(&delta) = self.words.get(self.pos + 4) else {
+                        break;
+                    };
+                    let seq = state.seq(obj, delta);
+                    let kind = if tag == MUTEX_LOCK {
+                        EventKind::MutexLock { mutex: obj, seq }
+                    } else {
+                        EventKind::MutexUnlock { mutex: obj, seq }
+                    };
+                    (kind, 5)
+                }
+                _ => break,
+            };
+            self.pos += n;
+            state.ts = next_ts(state.ts, dt);
+            out.push(Event {
+                task,
+                ts: state.ts,
+                loc,
+                kind,
+            });
+        }
     }
+}
 
-    #[inline(always)]
-    fn skip4(&mut self, token: usize) {
-        self.pos += token;
+/// [`SliceWords`] without the fast path ([`Words::common_events`] takes nothing).
+#[cfg(test)]
+struct NoFastPath<'a>(SliceWords<'a>);
+
+#[cfg(test)]
+impl Words for NoFastPath<'_> {
+    fn next_word(&mut self) -> Option<u64> {
+        self.0.next_word()
     }
+    fn pos(&self) -> usize {
+        self.0.pos()
+    }
+    fn at_end(&self) -> bool {
+        self.0.at_end()
+    }
+}
+
+/// [`decode_events`] with the general decoder alone, the reference the fast paths are
+/// tested against.
+#[cfg(test)]
+pub(crate) fn decode_events_general(
+    task: TaskId,
+    words: &[u64],
+    out: &mut Vec<Event>,
+) -> Result<(), DecodeError> {
+    decode_from(task, NoFastPath(SliceWords { words, pos: 0 }), out).0
 }
 
 /// Decodes every word of `words` into events of `task` (see [`decode_events`]) and gives
@@ -364,68 +563,41 @@ pub(crate) fn decode_from<W: Words>(
 ) -> (Result<(), DecodeError>, W) {
     let mut d = Decoder {
         words,
-        cache: SeqCache::new(),
+        state: FrameState::new(),
     };
     let r = d.run(task, out);
     (r, d.words)
 }
 
-const VAR_READ: u64 = Tag::VarRead as u64;
-const VAR_WRITE: u64 = Tag::VarWrite as u64;
-const MUTEX_LOCK: u64 = Tag::MutexLock as u64;
-const MUTEX_UNLOCK: u64 = Tag::MutexUnlock as u64;
-
 impl<W: Words> Decoder<W> {
     fn run(&mut self, task: TaskId, out: &mut Vec<Event>) -> Result<(), DecodeError> {
         let d = self;
-        let mut ts = 0u64;
-        while !d.words.at_end() {
-            // Fast path for the most common events: a plain access is exactly four words
-            // (tag, timestamp delta, location, variable), a mutex event five (then the
-            // sequence number's delta).
-            if let Some(([tag, dt, loc, obj], token)) = d.words.peek4() {
-                let loc = match loc {
-                    0 => Some(None),
-                    l => u32::try_from(l - 1).ok().map(Some),
-                };
-                if let (VAR_READ | VAR_WRITE | MUTEX_LOCK | MUTEX_UNLOCK, Some(loc)) = (tag, loc) {
-                    d.words.skip4(token);
-                    ts = ts.wrapping_add(unzigzag(dt) as u64);
-                    let kind = match tag {
-                        VAR_READ => EventKind::VarRead { var: obj },
-                        VAR_WRITE => EventKind::VarWrite { var: obj },
-                        _ => {
-                            let seq = d.seq_of(obj)?;
-                            if tag == MUTEX_LOCK {
-                                EventKind::MutexLock { mutex: obj, seq }
-                            } else {
-                                EventKind::MutexUnlock { mutex: obj, seq }
-                            }
-                        }
-                    };
-                    out.push(Event { task, ts, loc, kind });
-                    continue;
-                }
+        loop {
+            // The common events go through the source's fast path; the general decoder
+            // reads one event that the fast path left, then the fast path goes on.
+            d.words.common_events(task, &mut d.state, out);
+            if d.words.at_end() {
+                return Ok(());
             }
             let start = d.words.pos();
             let tag = d.next("event tag")?;
-            let dt = unzigzag(d.next("timestamp delta")?);
+            let dt = d.next("timestamp delta")?;
             let loc = d.next("location")?;
             let loc = match loc {
                 0 => None,
                 l => Some(u32::try_from(l - 1).map_err(|_| d.err(start + 2, "location id above u32"))?),
             };
-            ts = ts.wrapping_add(dt as u64);
+            let ts = next_ts(d.state.ts, dt);
+            d.state.ts = ts;
             let kind = d.kind(tag, start)?;
             out.push(Event { task, ts, loc, kind });
         }
-        Ok(())
     }
 }
 
 struct Decoder<W> {
     words: W,
-    cache: SeqCache,
+    state: FrameState,
 }
 
 impl<W: Words> Decoder<W> {
@@ -482,12 +654,8 @@ impl<W: Words> Decoder<W> {
     /// this frame (0 before the first).
     #[inline(always)]
     fn seq_of(&mut self, obj: ObjectId) -> Result<u64, DecodeError> {
-        let delta = unzigzag(self.next("sequence number")?);
-        let slot = &mut self.cache.slots[(obj as usize) % CACHE_SLOTS];
-        let base = if slot.0 == obj { slot.1 } else { 0 };
-        let value = base.wrapping_add(delta as u64);
-        *slot = (obj, value);
-        Ok(value)
+        let delta = self.next("sequence number")?;
+        Ok(self.state.seq(obj, delta))
     }
 
     fn order(&mut self) -> Result<MemOrder, DecodeError> {
@@ -747,30 +915,9 @@ mod tests {
         }
     }
 
-    /// [`SliceWords`] without the four-word fast path: the general decoder alone.
-    struct NoFastPath<'a>(SliceWords<'a>);
-
-    impl Words for NoFastPath<'_> {
-        fn next_word(&mut self) -> Option<u64> {
-            self.0.next_word()
-        }
-        fn pos(&self) -> usize {
-            self.0.pos()
-        }
-        fn at_end(&self) -> bool {
-            self.0.at_end()
-        }
-        fn peek4(&self) -> Option<([u64; 4], usize)> {
-            None
-        }
-        fn skip4(&mut self, _: usize) {
-            unreachable!("peek4 gives nothing")
-        }
-    }
-
     fn general(task: TaskId, words: &[u64]) -> (Vec<Event>, Result<(), DecodeError>) {
         let mut out = Vec::new();
-        let r = decode_from(task, NoFastPath(SliceWords { words, pos: 0 }), &mut out).0;
+        let r = decode_events_general(task, words, &mut out);
         (out, r)
     }
 
