@@ -2644,16 +2644,21 @@ mod tests {
         }
     }
 
-    /// Random consistent traces: tasks take mutexes in a global order and access a few
-    /// variables at a few locations with every access kind.
-    fn random_trace(seed: u64, vars: u64) -> (Vec<Def>, Vec<Event>) {
+    /// A deterministic random source for `seed` (xorshift64*): `rnd(n)` is below `n`.
+    fn rng(seed: u64) -> impl FnMut(u64) -> u64 {
         let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-        let mut rnd = move |n: u64| {
+        move |n: u64| {
             x ^= x >> 12;
             x ^= x << 25;
             x ^= x >> 27;
             x.wrapping_mul(0x2545_F491_4F6C_DD1D) % n
-        };
+        }
+    }
+
+    /// Random consistent traces: tasks take mutexes in a global order and access a few
+    /// variables at a few locations with every access kind.
+    fn random_trace(seed: u64, vars: u64) -> (Vec<Def>, Vec<Event>) {
+        let mut rnd = rng(seed);
         let tasks = 2 + rnd(4) as u32;
         let defs: Vec<Def> = (0..tasks).map(|t| Def::task(t, None)).collect();
         let mut seq = [0u64; 3];
@@ -2712,17 +2717,26 @@ mod tests {
         (defs, events)
     }
 
-    fn run(defs: &[Def], events: &[Event], plain: bool) -> String {
-        let opts = Options::default();
-        let mut e = Engine::new(&opts);
-        e.plain_scan = plain;
+    /// Analyzes `events` with an engine that `setup` configured first.
+    fn analyze_with(
+        defs: &[Def],
+        events: &[Event],
+        opts: &Options,
+        setup: impl FnOnce(&mut Engine),
+    ) -> Analysis {
+        let mut e = Engine::new(opts);
+        setup(&mut e);
         for d in defs {
             e.define(d);
         }
         for ev in events {
             e.push(*ev);
         }
-        let a = e.finish(Vec::new(), "t".into());
+        e.finish(Vec::new(), "t".into())
+    }
+
+    fn run(defs: &[Def], events: &[Event], plain: bool) -> String {
+        let a = analyze_with(defs, events, &Options::default(), |e| e.plain_scan = plain);
         format!("{:?} {:?} {:?}", a.races, a.diagnostics, a.stats)
     }
 
@@ -2760,14 +2774,7 @@ mod tests {
             }
         }
         ev(0, EventKind::VarWrite { var: x });
-        let mut e = Engine::new(&Options::default());
-        for d in &defs {
-            e.define(d);
-        }
-        for v in events {
-            e.push(v);
-        }
-        let a = e.finish(Vec::new(), "t".into());
+        let a = analyze_with(&defs, &events, &Options::default(), |_| {});
         let race = a.races.iter().find(|r| r.var == x).expect("the race on x");
         let kinds: Vec<_> = race.explanation.first.last_syncs.iter().map(|s| s.kind).collect();
         assert_eq!(kinds, [EdgeKind::ChanSend, EdgeKind::Spawn]);
@@ -2793,13 +2800,7 @@ mod tests {
     /// missing and never released acquisitions, releases of unheld locks, events after a
     /// task's end, a mutex id first used as an atomic): every path of the mutex events.
     fn random_mutex_trace(seed: u64) -> (Vec<Def>, Vec<Event>) {
-        let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-        let mut rnd = move |n: u64| {
-            x ^= x >> 12;
-            x ^= x << 25;
-            x ^= x >> 27;
-            x.wrapping_mul(0x2545_F491_4F6C_DD1D) % n
-        };
+        let mut rnd = rng(seed);
         let tasks = 2 + rnd(4) as usize;
         let defs: Vec<Def> = (0..tasks as u32).map(|t| Def::task(t, None)).collect();
         // A third of the traces have inconsistencies.
@@ -2911,15 +2912,7 @@ mod tests {
             collect_edges: true,
             ..Options::default()
         };
-        let mut e = Engine::new(&opts);
-        e.general_sync = general;
-        for d in defs {
-            e.define(d);
-        }
-        for ev in events {
-            e.push(*ev);
-        }
-        let a = e.finish(Vec::new(), "t".into());
+        let a = analyze_with(defs, events, &opts, |e| e.general_sync = general);
         format!(
             "{:?} {:?} {:?} {:?} {:?}",
             a.races, a.cycles, a.diagnostics, a.edges, a.stats
