@@ -329,6 +329,39 @@ impl Default for MutexSt {
     }
 }
 
+impl MutexSt {
+    /// Whether acquisition `seq` by task `ix` follows a release by another task (a lock
+    /// edge from `rel_site`). `released > 0`: there was one.
+    #[inline(always)]
+    fn follows_release(&self, seq: u64, ix: usize) -> bool {
+        seq > 1 && self.released == seq - 1 && self.rel_task != ix
+    }
+
+    /// Acquisition `seq` by task `ix`, whose hb clock is `hb`: joins the release it follows
+    /// when that was another task's (a lock edge: the hb clock only, see
+    /// [`Engine::acquire`]); returns whether it did ([`MutexSt::follows_release`]).
+    #[inline(always)]
+    fn acquire(&mut self, seq: u64, ix: usize, hb: &mut Vc) -> bool {
+        let src = self.follows_release(seq, ix);
+        if src {
+            hb.join(&self.rel_hb);
+        }
+        self.acquired = seq;
+        self.holder = Some(ix);
+        src
+    }
+
+    /// Release of acquisition `seq` by task `ix` at `site`, its hb clock then `hb`.
+    #[inline(always)]
+    fn release(&mut self, seq: u64, ix: usize, hb: &Vc, site: Site) {
+        self.holder = None;
+        self.released = seq;
+        self.rel_hb.assign(hb);
+        self.rel_site = site;
+        self.rel_task = ix;
+    }
+}
+
 #[derive(Debug, Default)]
 struct RwSt {
     acquired: u64,
@@ -717,6 +750,57 @@ fn loc_of(key: u32) -> Option<LocId> {
     (key != NO_LOC).then_some(key)
 }
 
+/// Puts `op` at the front of a task's list of last synchronizations (`snap`) and counts
+/// (and with `collect_edges` keeps) an edge from each partner of another task: the part of
+/// [`Engine::note_sync`] after its checks, shared with [`Engine::lock_fast`].
+#[inline(always)]
+fn record_sync(
+    snaps: &mut SnapArena,
+    stats: &mut Stats,
+    edges: &mut Vec<HbEdge>,
+    collect_edges: bool,
+    snap: &mut u32,
+    op: SyncOp,
+    partners: &[Site],
+) {
+    let (kind, at) = (op.kind, op.at);
+    *snap = snaps.push(op, *snap);
+    for p in partners {
+        if p.task != at.task {
+            stats.edges += 1;
+            if collect_edges {
+                edges.push(HbEdge {
+                    kind,
+                    from: p.event,
+                    to: at.event,
+                });
+            }
+        }
+    }
+}
+
+/// Notes the acquisition `held` by task `t` (index `ix`) for the lock-order graph and pushes
+/// it on the task's held locks (see [`Engine::lock_acquired`], which [`Engine::lock_fast`]
+/// shares this with).
+#[inline(always)]
+fn note_acquired(
+    lock_order: &mut Option<LockOrder>,
+    stats: &mut Stats,
+    t: &mut TaskState,
+    ix: usize,
+    held: Held,
+) {
+    if let Some(lo) = lock_order {
+        if !t.held.is_empty() {
+            stats.nested_acquisitions += 1;
+        }
+        if lo.acquire_matters(&t.held) {
+            lo.acquire(t.id, &t.held, held.obj, held.mode, held.site, &t.clocks.nl, ix);
+        }
+    }
+    t.held.push(held);
+}
+
 /// Moves task `ix`, whose clocks these are, to its next step (see [`Engine::after_sync`]);
 /// `nl`: whether the no-lock clock is kept.
 #[inline(always)]
@@ -1078,21 +1162,15 @@ impl Engine {
                         self.waiters.entry(key).or_default().push(ix);
                         break;
                     }
-                    Try::Ready => {
+                    done => {
                         self.tasks[ix].queue.advance();
                         self.pending -= 1;
-                        if let Some(key) = self.process(ix, r, &ev) {
-                            if self.wake(key) {
-                                limit = self.heap.peek().map(|Reverse((ts, r, _))| (*ts, *r));
-                            }
-                        }
-                    }
-                    // Processed by `check` already (the usual mutex events).
-                    Try::Done(key) => {
-                        self.tasks[ix].queue.advance();
-                        self.pending -= 1;
-                        // (`wake`'s first test, before the key is even built.)
-                        if !self.waiters.is_empty() && self.wake(key) {
+                        let key = match done {
+                            // Processed by `check` already (the usual mutex events).
+                            Try::Done(key) => Some(key),
+                            _ => self.process(ix, r, &ev),
+                        };
+                        if key.is_some_and(|key| self.wake(key)) {
                             limit = self.heap.peek().map(|Reverse((ts, r, _))| (*ts, *r));
                         }
                     }
@@ -1497,20 +1575,15 @@ impl Engine {
             at,
             partner,
         };
-        let prev = self.tasks[ix].snap;
-        self.tasks[ix].snap = self.snaps.push(op, prev);
-        for p in partners {
-            if p.task != at.task {
-                self.stats.edges += 1;
-                if self.opts.collect_edges {
-                    self.edges.push(HbEdge {
-                        kind,
-                        from: p.event,
-                        to: at.event,
-                    });
-                }
-            }
-        }
+        record_sync(
+            &mut self.snaps,
+            &mut self.stats,
+            &mut self.edges,
+            self.opts.collect_edges,
+            &mut self.tasks[ix].snap,
+            op,
+            partners,
+        );
     }
 
     /// Processes one event; returns the key whose waiters it may unblock.
@@ -1909,25 +1982,17 @@ impl Engine {
             loc: ev.loc,
             ts: ev.ts,
         };
-        // Whether this acquisition follows a release (`released > 0`) by another task
-        // (see `mutex_lock`), and whether that is an edge `note_sync` records (not for a
-        // partner of the same task id).
-        let src = seq > 1 && m.released == seq - 1 && m.rel_task != ix;
-        let edge = src && m.rel_site.task != site.task;
+        // Whether `note_sync` would record an edge from the release this acquisition
+        // follows (not from a partner of the same task id) and collect the arena first
+        // (rare: the general path does that).
+        let edge = m.follows_release(seq, ix) && m.rel_site.task != site.task;
         if edge && snaps.ops.len() >= snaps.next_gc {
-            // Time to collect the arena (rare): the general path does.
             return None;
         }
         stats.events += 1;
         stats.acquisitions += 1;
         (t.last_event, t.last_loc, t.last_ts) = (r, ev.loc, ev.ts);
-        if src {
-            // A lock edge: the hb clock only (see `acquire`).
-            t.clocks.hb.join(&m.rel_hb);
-        }
-        m.acquired = seq;
-        m.holder = Some(ix);
-        if edge {
+        if m.acquire(seq, ix, &mut t.clocks.hb) && edge {
             let p = m.rel_site;
             let op = SyncOp {
                 kind: EdgeKind::Unlock,
@@ -1935,32 +2000,16 @@ impl Engine {
                 at: site,
                 partner: Some(p),
             };
-            t.snap = snaps.push(op, t.snap);
-            stats.edges += 1;
-            if opts.collect_edges {
-                edges.push(HbEdge {
-                    kind: EdgeKind::Unlock,
-                    from: p.event,
-                    to: r,
-                });
-            }
+            record_sync(snaps, stats, edges, opts.collect_edges, &mut t.snap, op, &[p]);
         }
-        // `lock_acquired`.
-        if let Some(lo) = lock_order {
-            if !t.held.is_empty() {
-                stats.nested_acquisitions += 1;
-            }
-            if lo.acquire_matters(&t.held) {
-                lo.acquire(t.id, &t.held, mutex, LockMode::Exclusive, site, &t.clocks.nl, ix);
-            }
-        }
-        t.held.push(Held {
+        let held = Held {
             obj: mutex,
             mode: LockMode::Exclusive,
             seq,
             depth: 1,
             site,
-        });
+        };
+        note_acquired(lock_order, stats, t, ix, held);
         next_step(&mut t.clocks, ix, *track_nl);
         Some(Key::Obj(mutex))
     }
@@ -1995,16 +2044,13 @@ impl Engine {
         stats.events += 1;
         (t.last_event, t.last_loc, t.last_ts) = (r, ev.loc, ev.ts);
         t.held.pop();
-        m.holder = None;
-        m.released = seq;
-        m.rel_hb.assign(&t.clocks.hb);
-        m.rel_site = Site {
+        let site = Site {
             event: r,
             task: ev.task,
             loc: ev.loc,
             ts: ev.ts,
         };
-        m.rel_task = ix;
+        m.release(seq, ix, &t.clocks.hb, site);
         next_step(&mut t.clocks, ix, *track_nl);
         Some(Key::Obj(mutex))
     }
@@ -2057,14 +2103,9 @@ impl Engine {
             } else if m.holder.is_some() {
                 problem = Some(format!("acquisition {} was never released", m.acquired));
             }
-            // (`released > 0`: there was a release.)
-            if seq > 1 && m.released == seq - 1 && m.rel_task != ix {
-                // A lock edge: the hb clock only (see `acquire`).
-                self.tasks[ix].clocks.hb.join(&m.rel_hb);
+            if m.acquire(seq, ix, &mut self.tasks[ix].clocks.hb) {
                 src = Some(m.rel_site);
             }
-            m.acquired = seq;
-            m.holder = Some(ix);
         }
         if let Some(p) = problem {
             let name = self.symbols.object_name(mutex);
@@ -2084,22 +2125,20 @@ impl Engine {
     /// locks. Always inlined: usually that push is all it does, less than a call costs.
     #[inline(always)]
     fn lock_acquired(&mut self, ix: usize, obj: ObjectId, mode: LockMode, seq: u64, site: Site) {
-        if let Some(lo) = &mut self.lock_order {
-            let t = &self.tasks[ix];
-            if !t.held.is_empty() {
-                self.stats.nested_acquisitions += 1;
-            }
-            if lo.acquire_matters(&t.held) {
-                lo.acquire(t.id, &t.held, obj, mode, site, &t.clocks.nl, ix);
-            }
-        }
-        self.tasks[ix].held.push(Held {
+        let held = Held {
             obj,
             mode,
             seq,
             depth: 1,
             site,
-        });
+        };
+        note_acquired(
+            &mut self.lock_order,
+            &mut self.stats,
+            &mut self.tasks[ix],
+            ix,
+            held,
+        );
     }
 
     fn mutex_unlock(
@@ -2146,11 +2185,7 @@ impl Engine {
         let clocks = &self.tasks[ix].clocks;
         if let Some(Obj::Mutex(m)) = self.objs.get_mut(&mutex) {
             if seq == m.acquired {
-                m.holder = None;
-                m.released = seq;
-                m.rel_hb.assign(&clocks.hb);
-                m.rel_site = site;
-                m.rel_task = ix;
+                m.release(seq, ix, &clocks.hb, site);
             }
         }
         Key::Obj(mutex)
