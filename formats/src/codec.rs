@@ -664,49 +664,33 @@ impl<W: Words> Decoder<W> {
         MemOrder::from_code(code).ok_or_else(|| self.err(at, format!("unknown memory ordering {code}")))
     }
 
-    fn kind(&mut self, tag: u64, start: usize) -> Result<EventKind, DecodeError> {
+    fn kind(&mut self, code: u64, start: usize) -> Result<EventKind, DecodeError> {
         use EventKind::*;
-        let Some(tag) = Tag::from_code(tag) else {
+        let Some(tag) = Tag::from_code(code) else {
             return Err(self.err(
                 start,
-                format!("unknown event tag {tag} (was the trace written by a newer hb?)"),
+                format!("unknown event tag {code} (was the trace written by a newer hb?)"),
             ));
         };
+        // The shapes the fast paths take are built by the same functions.
+        if SEQ_TAGS >> code & 1 != 0 {
+            let (obj, seq) = self.seq()?;
+            return Ok(seq_kind(code, obj, seq).expect("every tag of SEQ_TAGS has a seq_kind"));
+        }
+        if OBJECT_TAGS >> code & 1 != 0 {
+            let what = match tag {
+                Tag::SpanExit => "span id",
+                Tag::Sleep => "duration",
+                _ => "object id",
+            };
+            let obj = self.next(what)?;
+            return Ok(object_kind(code, obj).expect("every tag of OBJECT_TAGS has an object_kind"));
+        }
         Ok(match tag {
             Tag::TaskSpawn => TaskSpawn { child: self.task()? },
             Tag::TaskStart => TaskStart,
             Tag::TaskEnd => TaskEnd,
             Tag::TaskJoin => TaskJoin { child: self.task()? },
-            Tag::LockRequest => LockRequest {
-                lock: self.next("object id")?,
-            },
-            Tag::MutexLock => {
-                let (mutex, seq) = self.seq()?;
-                MutexLock { mutex, seq }
-            }
-            Tag::MutexUnlock => {
-                let (mutex, seq) = self.seq()?;
-                MutexUnlock { mutex, seq }
-            }
-            Tag::MutexTryLockFailed => MutexTryLockFailed {
-                mutex: self.next("object id")?,
-            },
-            Tag::RwReadLock => {
-                let (lock, seq) = self.seq()?;
-                RwReadLock { lock, seq }
-            }
-            Tag::RwReadUnlock => {
-                let (lock, seq) = self.seq()?;
-                RwReadUnlock { lock, seq }
-            }
-            Tag::RwWriteLock => {
-                let (lock, seq) = self.seq()?;
-                RwWriteLock { lock, seq }
-            }
-            Tag::RwWriteUnlock => {
-                let (lock, seq) = self.seq()?;
-                RwWriteUnlock { lock, seq }
-            }
             Tag::CondvarWaitBegin => CondvarWaitBegin {
                 condvar: self.next("object id")?,
                 mutex: self.next("object id")?,
@@ -716,23 +700,6 @@ impl<W: Words> Decoder<W> {
                 mutex: self.next("object id")?,
                 timed_out: self.flag("timed-out flag")?,
             },
-            Tag::CondvarNotifyOne => CondvarNotifyOne {
-                condvar: self.next("object id")?,
-            },
-            Tag::CondvarNotifyAll => CondvarNotifyAll {
-                condvar: self.next("object id")?,
-            },
-            Tag::ChanMake => ChanMake {
-                chan: self.next("object id")?,
-            },
-            Tag::ChanSendBegin => {
-                let (chan, seq) = self.seq()?;
-                ChanSendBegin { chan, seq }
-            }
-            Tag::ChanSendEnd => {
-                let (chan, seq) = self.seq()?;
-                ChanSendEnd { chan, seq }
-            }
             Tag::ChanRecv => {
                 if self.flag("receive result")? {
                     ChanRecv {
@@ -749,19 +716,6 @@ impl<W: Words> Decoder<W> {
                     }
                 }
             }
-            Tag::ChanClose => {
-                let (chan, seq) = self.seq()?;
-                ChanClose { chan, seq }
-            }
-            Tag::OnceBegin => OnceBegin {
-                once: self.next("object id")?,
-            },
-            Tag::OnceEnd => OnceEnd {
-                once: self.next("object id")?,
-            },
-            Tag::OnceAlreadyDone => OnceAlreadyDone {
-                once: self.next("object id")?,
-            },
             Tag::WaitGroupAdd => WaitGroupAdd {
                 wg: self.next("object id")?,
                 delta: unzigzag(self.next("delta")?),
@@ -771,18 +725,10 @@ impl<W: Words> Decoder<W> {
                 let (wg, seq) = self.seq()?;
                 WaitGroupDone { wg, seq, zero }
             }
-            Tag::WaitGroupWait => {
-                let (wg, seq) = self.seq()?;
-                WaitGroupWait { wg, seq }
-            }
             Tag::BarrierArrive => {
                 let last = self.flag("last flag")?;
                 let (barrier, seq) = self.seq()?;
                 BarrierArrive { barrier, seq, last }
-            }
-            Tag::BarrierLeave => {
-                let (barrier, seq) = self.seq()?;
-                BarrierLeave { barrier, seq }
             }
             Tag::AtomicLoad | Tag::AtomicStore | Tag::AtomicRmw => {
                 let order = self.order()?;
@@ -805,26 +751,37 @@ impl<W: Words> Decoder<W> {
                     },
                 }
             }
-            Tag::VarRead => VarRead {
-                var: self.next("object id")?,
-            },
-            Tag::VarWrite => VarWrite {
-                var: self.next("object id")?,
-            },
             Tag::SpanEnter => SpanEnter {
                 name: self.u32("string id")?,
-                span: self.next("span id")?,
-            },
-            Tag::SpanExit => SpanExit {
                 span: self.next("span id")?,
             },
             Tag::UserEvent => UserEvent {
                 message: self.u32("string id")?,
             },
-            Tag::Sleep => Sleep {
-                nanos: self.next("duration")?,
-            },
             Tag::Yield => Yield,
+            Tag::LockRequest
+            | Tag::MutexLock
+            | Tag::MutexUnlock
+            | Tag::MutexTryLockFailed
+            | Tag::RwReadLock
+            | Tag::RwReadUnlock
+            | Tag::RwWriteLock
+            | Tag::RwWriteUnlock
+            | Tag::CondvarNotifyOne
+            | Tag::CondvarNotifyAll
+            | Tag::ChanMake
+            | Tag::ChanSendBegin
+            | Tag::ChanSendEnd
+            | Tag::ChanClose
+            | Tag::OnceBegin
+            | Tag::OnceEnd
+            | Tag::OnceAlreadyDone
+            | Tag::WaitGroupWait
+            | Tag::BarrierLeave
+            | Tag::VarRead
+            | Tag::VarWrite
+            | Tag::SpanExit
+            | Tag::Sleep => unreachable!("tags of SEQ_TAGS and OBJECT_TAGS are decoded above"),
         })
     }
 }
@@ -907,6 +864,21 @@ tags! {
 mod tests {
     use super::*;
     use proptest::prelude::{any, prop_oneof, Just};
+
+    /// The general decoder builds the common shapes through `object_kind` and `seq_kind`
+    /// (and panics otherwise): every tag of those sets has one, and no tag is in both.
+    #[test]
+    fn common_shape_tags_have_their_kinds() {
+        let mut seen = 0;
+        for code in 0..64u64 {
+            let (object, seq) = (OBJECT_TAGS >> code & 1 != 0, SEQ_TAGS >> code & 1 != 0);
+            assert!(!(object && seq), "tag {code} in both sets");
+            assert_eq!(object_kind(code, 7).is_some(), object, "tag {code}");
+            assert_eq!(seq_kind(code, 7, 3).is_some(), seq, "tag {code}");
+            seen += usize::from(object || seq);
+        }
+        assert_eq!(seen, 23);
+    }
 
     #[test]
     fn zigzag_round_trips_extremes() {
