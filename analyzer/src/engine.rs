@@ -750,6 +750,17 @@ fn loc_of(key: u32) -> Option<LocId> {
     (key != NO_LOC).then_some(key)
 }
 
+/// The site of event `ev`, whose reference is `r`.
+#[inline(always)]
+fn site_of(r: EventRef, ev: &Event) -> Site {
+    Site {
+        event: r,
+        task: ev.task,
+        loc: ev.loc,
+        ts: ev.ts,
+    }
+}
+
 /// Puts `op` at the front of a task's list of last synchronizations (`snap`) and counts
 /// (and with `collect_edges` keeps) an edge from each partner of another task: the part of
 /// [`Engine::note_sync`] after its checks, shared with [`Engine::lock_fast`].
@@ -1245,12 +1256,7 @@ impl Engine {
             if plain || vs.hot.len() > FAST_SCAN_MAX {
                 break;
             }
-            let site = Site {
-                event: r,
-                task: e.task,
-                loc: e.loc,
-                ts: e.ts,
-            };
+            let site = site_of(r, e);
             head += 1;
             if head == next_start {
                 run += 1;
@@ -1353,16 +1359,6 @@ impl Engine {
 
     fn diag(&mut self, event: Option<EventRef>, message: String) {
         self.diags.push(Diagnostic { event, message });
-    }
-
-    fn site(&self, ix: usize, r: EventRef, ev: &Event) -> Site {
-        let _ = ix;
-        Site {
-            event: r,
-            task: ev.task,
-            loc: ev.loc,
-            ts: ev.ts,
-        }
     }
 
     fn obj_kind(&self, id: ObjectId) -> Option<ObjectKind> {
@@ -1589,7 +1585,7 @@ impl Engine {
     /// Processes one event; returns the key whose waiters it may unblock.
     fn process(&mut self, ix: usize, r: EventRef, ev: &Event) -> Option<Key> {
         self.stats.events += 1;
-        let site = self.site(ix, r, ev);
+        let site = site_of(r, ev);
         {
             let t = &mut self.tasks[ix];
             // The spawn edge goes to the first event after the start marker: imported STD
@@ -1976,12 +1972,7 @@ impl Engine {
         if m.acquired.checked_add(1) != Some(seq) || m.holder.is_some() {
             return None;
         }
-        let site = Site {
-            event: r,
-            task: ev.task,
-            loc: ev.loc,
-            ts: ev.ts,
-        };
+        let site = site_of(r, ev);
         // Whether `note_sync` would record an edge from the release this acquisition
         // follows (not from a partner of the same task id) and collect the arena first
         // (rare: the general path does that).
@@ -2044,12 +2035,7 @@ impl Engine {
         stats.events += 1;
         (t.last_event, t.last_loc, t.last_ts) = (r, ev.loc, ev.ts);
         t.held.pop();
-        let site = Site {
-            event: r,
-            task: ev.task,
-            loc: ev.loc,
-            ts: ev.ts,
-        };
+        let site = site_of(r, ev);
         m.release(seq, ix, &t.clocks.hb, site);
         next_step(&mut t.clocks, ix, *track_nl);
         Some(Key::Obj(mutex))
