@@ -626,23 +626,43 @@ impl VarSt {
     /// The race check of the access `rec` (at `site`, by a task whose clock is `clock`, its
     /// last synchronizations `syncs`) against these records, at most [`FAST_SCAN_MAX`]:
     /// the records it races with go to `found`, in the order of the plain scan
-    /// ([`Engine::access_general`]), and `rec` is kept.
+    /// ([`Engine::access_general`]), and `rec` is kept. Records below `floor` are dropped
+    /// first (see [`Floor`]); returns how many.
     #[inline(always)]
-    fn check(&mut self, rec: Hot, clock: &[u64], site: Site, syncs: u32, found: &mut Vec<(Hot, Cold)>) {
+    fn check(
+        &mut self,
+        rec: Hot,
+        clock: &[u64],
+        floor: &[u64],
+        site: Site,
+        syncs: u32,
+        found: &mut Vec<(Hot, Cold)>,
+    ) -> u64 {
         debug_assert!(self.hot.len() <= FAST_SCAN_MAX);
         let (ix, loc, code) = (rec.task as usize, rec.loc, rec.step_kind & 7);
         // Which record kinds conflict with this access (bit per kind code).
         let conflicts = CONFLICTS[code as usize];
         // Pass 1, branch-free: the records that need attention (same site as this access,
-        // or unordered and conflicting). Most records are ordered before the access at
-        // another site and need nothing.
-        let mut mask = 0u64;
-        for (k, h) in self.hot.iter().enumerate() {
-            let seen = clock.get(h.task as usize).copied().unwrap_or(0);
-            let unordered = h.step() > seen;
-            let same = h.loc == loc && h.step_kind & 7 == code;
-            let conflict = (conflicts >> (h.step_kind & 7)) & 1 != 0;
-            mask |= ((same | (unordered & conflict)) as u64) << k;
+        // or unordered and conflicting), and the dead ones. Most records are ordered before
+        // the access at another site and need nothing.
+        let marks = |hot: &[Hot]| {
+            let (mut mask, mut dead) = (0u64, 0u64);
+            for (k, h) in hot.iter().enumerate() {
+                let t = h.task as usize;
+                let seen = clock.get(t).copied().unwrap_or(0);
+                let unordered = h.step() > seen;
+                let same = h.loc == loc && h.step_kind & 7 == code;
+                let conflict = (conflicts >> (h.step_kind & 7)) & 1 != 0;
+                mask |= ((same | (unordered & conflict)) as u64) << k;
+                dead |= ((h.step() <= floor.get(t).copied().unwrap_or(0)) as u64) << k;
+            }
+            (mask, dead)
+        };
+        let (mut mask, dead) = marks(&self.hot);
+        let mut dropped = 0;
+        if dead != 0 {
+            dropped = self.drop_marked(dead);
+            mask = marks(&self.hot).0;
         }
         // Pass 2: those records, visited in the order of the plain scan (a record removed
         // by `swap_remove` is replaced by the last one, visited next).
@@ -679,6 +699,43 @@ impl VarSt {
             }
         }
         self.keep(own, vacant, rec, site, syncs);
+        dropped
+    }
+
+    /// Removes the records whose bit is set in `marks` (at most [`FAST_SCAN_MAX`]
+    /// records), keeping the others in order; returns how many went.
+    #[cold]
+    #[inline(never)]
+    fn drop_marked(&mut self, marks: u64) -> u64 {
+        let mut k = 0;
+        self.hot.retain(|_| {
+            k += 1;
+            (marks >> (k - 1)) & 1 == 0
+        });
+        let mut k = 0;
+        self.cold.retain(|_| {
+            k += 1;
+            (marks >> (k - 1)) & 1 == 0
+        });
+        marks.count_ones() as u64
+    }
+
+    /// Removes the records below `floor` (see [`Floor`]), keeping the others in order;
+    /// returns how many went.
+    fn drop_dead(&mut self, floor: &[u64]) -> u64 {
+        let dead = |h: &Hot| h.step() <= floor.get(h.task as usize).copied().unwrap_or(0);
+        if floor.is_empty() || !self.hot.iter().any(dead) {
+            return 0;
+        }
+        let before = self.hot.len();
+        let mut k = 0;
+        let hot = &self.hot;
+        self.cold.retain(|_| {
+            k += 1;
+            !dead(&hot[k - 1])
+        });
+        self.hot.retain(|h| !dead(h));
+        (before - self.hot.len()) as u64
     }
 
     fn new() -> Self {
@@ -834,6 +891,44 @@ fn next_step(c: &mut Clocks, ix: usize, nl: bool) {
     }
 }
 
+/// Which access records can no longer race ([`Options::prune_every`]).
+///
+/// A record of task `u` at step `s` races only with a later access of another task that has
+/// not seen step `s` of `u`. Every `prune_every` events the engine takes the lowest entry
+/// `u` of the clocks of all the tasks that may still access: the started ones not ended,
+/// the spawned ones not started (at their spawn's clock), and the known roots not started
+/// (at their own clock, which has seen nothing). A record at or below that floor is ordered
+/// before every access still to come, can no longer race, and is dropped when its variable
+/// is next checked. (Tasks that wait for a spawn not yet processed are left out: their
+/// clock will hold their spawner's, which is counted or is itself waiting.)
+///
+/// Two things break the assumption: a task that starts with a clock below a floor already
+/// used (a root nobody defined up front, or a forced event), and an event of a task after
+/// its end. Then nothing more is dropped, and if something was, the analysis must start
+/// over without dropping ([`Engine::must_restart`]).
+#[derive(Debug, Default)]
+struct Floor {
+    /// The floor records are dropped below, by task index (missing: 0; empty: drop nothing).
+    now: Vec<u64>,
+    /// The entrywise maximum of every floor used: what a starting task's clock must reach.
+    high: Vec<u64>,
+    /// [`Stats::events`] at which the floor is worked out next (`u64::MAX`: never).
+    next_at: u64,
+    /// A task went on below `high` (see above).
+    broken: bool,
+    /// Records dropped so far.
+    dropped: u64,
+}
+
+impl Floor {
+    /// Stops dropping records for good (see [`Floor::broken`]).
+    fn break_it(&mut self) {
+        self.broken = true;
+        self.now = Vec::new();
+        self.next_at = u64::MAX;
+    }
+}
+
 /// The engine. Feed definitions and events with [`Engine::define`] and [`Engine::push`],
 /// call [`Engine::pump`] now and then, and [`Engine::finish`] at the end.
 #[derive(Debug)]
@@ -848,6 +943,7 @@ pub(crate) struct Engine {
     /// Scratch for [`Queue::append`]'s slots.
     slot_scratch: Vec<u32>,
     snaps: SnapArena,
+    floor: Floor,
     heap: BinaryHeap<Reverse<(u64, EventRef, usize)>>,
     waiters: FastMap<Key, Vec<usize>>,
     pending: usize,
@@ -892,6 +988,14 @@ impl Engine {
             scratch: Vec::new(),
             slot_scratch: Vec::new(),
             snaps: SnapArena::new(opts.explain_syncs.clamp(1, 4)),
+            floor: Floor {
+                next_at: if opts.prune_every == 0 {
+                    u64::MAX
+                } else {
+                    opts.prune_every
+                },
+                ..Floor::default()
+            },
             heap: BinaryHeap::new(),
             waiters: FastMap::default(),
             pending: 0,
@@ -949,11 +1053,6 @@ impl Engine {
             after_end_reported: false,
         });
         ix
-    }
-
-    /// Events waiting in the merge.
-    pub(crate) fn pending(&self) -> usize {
-        self.pending
     }
 
     /// Events given so far.
@@ -1063,14 +1162,84 @@ impl Engine {
         }
     }
 
-    /// Processes everything left, forcing blocked events through, and returns the result.
-    pub(crate) fn finish(mut self, lost: Vec<String>, program: String) -> Analysis {
+    /// Whether the analysis has dropped an access record that a task which turned up later
+    /// could race with (see [`Floor`]): its result would not be exact, and it must be run
+    /// again with [`Options::prune_every`] 0.
+    pub(crate) fn must_restart(&self) -> bool {
+        self.floor.broken && self.floor.dropped > 0
+    }
+
+    /// Works out the floor below which access records can no longer race (see [`Floor`]).
+    #[inline(never)]
+    fn raise_floor(&mut self) {
+        let n = self.tasks.len() as u64;
+        // At least `n * n / 8` events apart, so that the cost per event stays small with
+        // many tasks.
+        self.floor.next_at = self.stats.events + self.opts.prune_every.max(n * n / 8);
+        let mut floor: Option<Vec<u64>> = None;
+        for t in &self.tasks {
+            let clock = if t.ended {
+                continue;
+            } else if t.started {
+                &t.clocks.hb
+            } else if let Some((c, _)) = &t.spawn {
+                &c.hb
+            } else if t.has_parent {
+                continue;
+            } else {
+                // A root still to start has seen nothing of the others.
+                floor = Some(Vec::new());
+                break;
+            };
+            match &mut floor {
+                None => floor = Some(clock.0.clone()),
+                Some(f) => {
+                    f.truncate(clock.0.len());
+                    for (a, &b) in f.iter_mut().zip(&clock.0) {
+                        *a = (*a).min(b);
+                    }
+                }
+            }
+        }
+        // No task may access any more: a task still to turn up would be a root.
+        let floor = floor.unwrap_or_default();
+        let high = &mut self.floor.high;
+        if high.len() < floor.len() {
+            high.resize(floor.len(), 0);
+        }
+        for (h, &f) in high.iter_mut().zip(&floor) {
+            *h = (*h).max(f);
+        }
+        self.floor.now = floor;
+    }
+
+    /// Called when task `ix` starts: a clock below a floor already used means records it
+    /// could race with may be gone (see [`Floor`]).
+    fn check_floor(&mut self, ix: usize) {
+        let f = &self.floor;
+        if f.broken || f.high.is_empty() {
+            return;
+        }
+        let clock = &self.tasks[ix].clocks.hb;
+        if f.high.iter().enumerate().any(|(u, &h)| clock.get(u) < h) {
+            self.floor.break_it();
+        }
+    }
+
+    /// Processes everything left, forcing blocked events through, and returns the result,
+    /// or `None` when the analysis must start over without dropping records
+    /// ([`Engine::must_restart`]).
+    pub(crate) fn finish(mut self, lost: Vec<String>, program: String) -> Option<Analysis> {
         loop {
             self.run();
             if self.pending == 0 || !self.force_oldest() {
                 break;
             }
         }
+        if self.must_restart() {
+            return None;
+        }
+        self.stats.records_dropped = self.floor.dropped;
         self.stats.tasks = self.tasks.len() as u64;
         self.diagnose_number_gaps();
         let mut races = std::mem::take(&mut self.races);
@@ -1085,7 +1254,7 @@ impl Engine {
         let mut diags = std::mem::take(&mut self.diags);
         diags.sort();
         diags.dedup();
-        Analysis {
+        Some(Analysis {
             races,
             cycles,
             diagnostics: diags,
@@ -1094,7 +1263,7 @@ impl Engine {
             lost,
             symbols: std::mem::take(&mut self.symbols),
             program,
-        }
+        })
     }
 
     /// Sends and atomic writes whose numbers have gaps that no receive or load named: the
@@ -1134,6 +1303,9 @@ impl Engine {
             self.tasks[ix].sched = Sched::Idle;
             let mut limit = self.heap.peek().map(|Reverse((ts, r, _))| (*ts, *r));
             loop {
+                if self.stats.events >= self.floor.next_at {
+                    self.raise_floor();
+                }
                 // Plain accesses of a running task are always ready: a run of them takes
                 // the inner loop.
                 let t = &self.tasks[ix];
@@ -1216,8 +1388,14 @@ impl Engine {
         #[cfg(test)]
         let plain = self.plain_scan;
         let Engine {
-            tasks, vars, scratch, ..
+            tasks,
+            vars,
+            scratch,
+            floor,
+            ..
         } = self;
+        let fl = &floor.now[..];
+        let mut dropped = 0;
         let t = &mut tasks[ix];
         let q = &mut t.queue;
         let clock = &t.clocks.hb.0[..];
@@ -1263,9 +1441,10 @@ impl Engine {
                 (start, r0) = runs[run];
                 next_start = runs.get(run + 1).map_or(usize::MAX, |x| x.0);
             }
-            vs.check(
+            dropped += vs.check(
                 Hot::new(step, kind_code(kind), ix, loc_key(e.loc)),
                 clock,
+                fl,
                 site,
                 syncs,
                 scratch,
@@ -1275,6 +1454,7 @@ impl Engine {
                 break;
             }
         }
+        floor.dropped += dropped;
         let Some((var, kind, site)) = last else {
             return false;
         };
@@ -1603,6 +1783,12 @@ impl Engine {
                         ),
                     );
                 }
+                self.check_floor(ix);
+            }
+            let t = &mut self.tasks[ix];
+            if t.ended {
+                // Ended tasks are not counted in the floor.
+                self.floor.break_it();
             }
             let t = &mut self.tasks[ix];
             if t.ended && !t.after_end_reported {
@@ -2473,7 +2659,7 @@ impl Engine {
         let rec = Hot::new(step, kind_code(kind), ix, loc);
         // Borrowed, not taken and put back: that round trip of a `Vec` through memory
         // costs a store-forwarding stall on every access.
-        vs.check(rec, clock, site, syncs, &mut self.scratch);
+        self.floor.dropped += vs.check(rec, clock, &self.floor.now, site, syncs, &mut self.scratch);
         if !self.scratch.is_empty() {
             self.report_found(var, kind, site, ix);
         }
@@ -2483,10 +2669,26 @@ impl Engine {
     #[inline(never)]
     fn report_found(&mut self, var: ObjectId, kind: AccessKind, site: Site, ix: usize) {
         let mut found = std::mem::take(&mut self.scratch);
+        self.report_all(&mut found, var, kind, site, ix);
+        self.scratch = found;
+    }
+
+    /// Reports the races of the access at `site` with the records in `found`, emptying it,
+    /// oldest record first: a location pair met for the first time is shown with its
+    /// oldest racing access, whatever the order of the records (which dropping dead ones
+    /// changes).
+    fn report_all(
+        &mut self,
+        found: &mut Vec<(Hot, Cold)>,
+        var: ObjectId,
+        kind: AccessKind,
+        site: Site,
+        ix: usize,
+    ) {
+        found.sort_unstable_by_key(|(_, c)| c.event);
         for (h, c) in found.drain(..) {
             self.report(var, &h, &c, kind, site, ix);
         }
-        self.scratch = found;
     }
 
     /// [`Engine::access`] for variables with more than 64 records: the plain scan.
@@ -2497,6 +2699,7 @@ impl Engine {
         let step = t.step(ix);
         let clock = &t.clocks.hb.0[..];
         let vs = self.vars.get_or_insert_with(var, VarSt::new);
+        self.floor.dropped += vs.drop_dead(&self.floor.now);
         let mut own = None;
         let mut vacant = None;
         let mut i = 0;
@@ -2539,9 +2742,7 @@ impl Engine {
         }
         let syncs = t.snap;
         vs.keep(own, vacant, Hot::new(step, code, ix, loc), site, syncs);
-        for (h, c) in found.drain(..) {
-            self.report(var, &h, &c, kind, site, ix);
-        }
+        self.report_all(&mut found, var, kind, site, ix);
         self.scratch = found;
     }
 
@@ -2739,12 +2940,7 @@ mod tests {
     }
 
     /// Analyzes `events` with an engine that `setup` configured first.
-    fn analyze_with(
-        defs: &[Def],
-        events: &[Event],
-        opts: &Options,
-        setup: impl FnOnce(&mut Engine),
-    ) -> Analysis {
+    fn analyze_with(defs: &[Def], events: &[Event], opts: &Options, setup: impl Fn(&mut Engine)) -> Analysis {
         let mut e = Engine::new(opts);
         setup(&mut e);
         for d in defs {
@@ -2753,7 +2949,13 @@ mod tests {
         for ev in events {
             e.push(*ev);
         }
-        e.finish(Vec::new(), "t".into())
+        e.finish(Vec::new(), "t".into()).unwrap_or_else(|| {
+            let opts = Options {
+                prune_every: 0,
+                ..opts.clone()
+            };
+            analyze_with(defs, events, &opts, setup)
+        })
     }
 
     fn run(defs: &[Def], events: &[Event], plain: bool) -> String {
@@ -2957,5 +3159,184 @@ mod tests {
             explained > 100,
             "too few traces with lock edges in explanations: {explained}"
         );
+    }
+
+    /// How a task of [`random_lifecycle_trace`] comes to be.
+    #[derive(Debug, Clone, Copy, PartialEq)]
+    enum Birth {
+        /// The first task (a root, defined up front).
+        First,
+        /// Defined with a parent, spawned by a running task.
+        Spawned,
+        /// Defined with a parent, whose spawn is not in the trace.
+        SpawnLost,
+        /// A root defined up front, starting late.
+        Root,
+        /// A root nobody defined, starting late.
+        Undefined,
+    }
+
+    /// Random traces of tasks that start (in every way of [`Birth`]), end and are joined at
+    /// random times while they lock mutexes and access a few variables; one in four is
+    /// damaged (tasks going on after their end).
+    fn random_lifecycle_trace(seed: u64) -> (Vec<Def>, Vec<Event>) {
+        let mut rnd = rng(seed);
+        let n = 3 + rnd(5) as usize;
+        let damaged = rnd(4) == 0;
+        let births: Vec<Birth> = (0..n)
+            .map(|t| match t {
+                0 => Birth::First,
+                _ => [
+                    Birth::Spawned,
+                    Birth::Spawned,
+                    Birth::SpawnLost,
+                    Birth::Root,
+                    Birth::Undefined,
+                ][rnd(5) as usize],
+            })
+            .collect();
+        let defs: Vec<Def> = (0..n)
+            .filter_map(|t| match births[t] {
+                Birth::First | Birth::Root => Some(Def::task(t as u32, None)),
+                Birth::Spawned | Birth::SpawnLost => Some(Def::task(t as u32, Some(0))),
+                Birth::Undefined => None,
+            })
+            .collect();
+        let (mut started, mut ended, mut spawned) = (vec![false; n], vec![false; n], vec![false; n]);
+        let mut held: Vec<Option<u64>> = vec![None; n];
+        let mut seq = [0u64; 2];
+        let mut events = Vec::new();
+        for ts in 0..600 + rnd(600) {
+            let t = rnd(n as u64) as usize;
+            let loc = Some(rnd(6) as u32);
+            let mut push = |kind| {
+                events.push(Event {
+                    task: t as u32,
+                    ts,
+                    loc,
+                    kind,
+                })
+            };
+            if !started[t] {
+                let start = match births[t] {
+                    Birth::First => true,
+                    Birth::Spawned => spawned[t],
+                    _ => rnd(40) == 0,
+                };
+                if start {
+                    started[t] = true;
+                    push(EventKind::TaskStart);
+                }
+                continue;
+            }
+            if ended[t] {
+                if damaged && rnd(10) == 0 {
+                    let var = 100 + rnd(3);
+                    push(EventKind::VarWrite { var });
+                }
+                continue;
+            }
+            let access = |rnd: &mut dyn FnMut(u64) -> u64| {
+                let var = 100 + rnd(3);
+                if rnd(2) == 0 {
+                    EventKind::VarRead { var }
+                } else {
+                    EventKind::VarWrite { var }
+                }
+            };
+            let kind = match rnd(24) {
+                0 => {
+                    let Some(c) = (0..n).find(|&c| births[c] == Birth::Spawned && !spawned[c]) else {
+                        continue;
+                    };
+                    spawned[c] = true;
+                    EventKind::TaskSpawn { child: c as u32 }
+                }
+                1 if t != 0 && held[t].is_none() && rnd(3) == 0 => {
+                    ended[t] = true;
+                    EventKind::TaskEnd
+                }
+                2 => {
+                    let Some(c) = (0..n).find(|&c| ended[c] && c != t) else {
+                        continue;
+                    };
+                    EventKind::TaskJoin { child: c as u32 }
+                }
+                3..=6 => match held[t].take() {
+                    Some(m) => EventKind::MutexUnlock {
+                        mutex: 10 + m,
+                        seq: seq[m as usize],
+                    },
+                    None => {
+                        let m = rnd(2);
+                        if held.contains(&Some(m)) {
+                            continue;
+                        }
+                        seq[m as usize] += 1;
+                        held[t] = Some(m);
+                        EventKind::MutexLock {
+                            mutex: 10 + m,
+                            seq: seq[m as usize],
+                        }
+                    }
+                },
+                _ => access(&mut rnd),
+            };
+            push(kind);
+        }
+        (defs, events)
+    }
+
+    /// The findings of `events` streamed in chunks (so tasks turn up late) with
+    /// [`Options::prune_every`] `every`, records dropped, and whether it must start over.
+    fn run_pruned(defs: &[Def], events: &[Event], every: u64) -> (Vec<String>, u64, bool) {
+        let mut e = Engine::new(&Options {
+            prune_every: every,
+            ..Options::default()
+        });
+        for d in defs {
+            e.define(d);
+        }
+        for chunk in events.chunks(40) {
+            for ev in chunk {
+                e.push(*ev);
+            }
+            e.pump();
+        }
+        match e.finish(Vec::new(), "t".into()) {
+            Some(a) => {
+                let found = (a.races.iter().map(|r| format!("{r:?}")))
+                    .chain(a.cycles.iter().map(|c| format!("{c:?}")))
+                    .chain(a.diagnostics.iter().map(|d| format!("{d:?}")))
+                    .collect();
+                (found, a.stats.records_dropped, false)
+            }
+            None => (Vec::new(), 0, true),
+        }
+    }
+
+    #[test]
+    fn dropping_dead_records_keeps_the_findings() {
+        let (mut dropped, mut restarts, mut racy) = (0, 0, 0);
+        for seed in 0..500 {
+            let (defs, events) = random_lifecycle_trace(seed);
+            let (exact, none, again) = run_pruned(&defs, &events, 0);
+            assert!(none == 0 && !again, "seed {seed}: dropped without pruning");
+            for every in [1, 7] {
+                let (found, n, restart) = run_pruned(&defs, &events, every);
+                if restart {
+                    restarts += 1;
+                } else {
+                    let first_difference = found.iter().zip(&exact).find(|(a, b)| a != b);
+                    assert_eq!(first_difference, None, "seed {seed}, every {every}");
+                    assert_eq!(found.len(), exact.len(), "seed {seed}, every {every}");
+                    dropped += usize::from(n > 0);
+                }
+            }
+            racy += usize::from(exact.iter().any(|f| f.starts_with("Race {")));
+        }
+        assert!(dropped > 100, "too few runs that dropped records: {dropped}");
+        assert!(restarts > 50, "too few runs that started over: {restarts}");
+        assert!(racy > 250, "too few racy traces: {racy}");
     }
 }

@@ -54,6 +54,24 @@ const PUMP_EVERY: usize = 4096;
 /// Events are fed in file order, as a stream would be; [`Trace::warnings`](hb_format::Trace)
 /// become [`Analysis::lost`].
 pub fn analyze(trace: &hb_format::Trace, opts: &Options) -> Analysis {
+    analyze_once(trace, opts).unwrap_or_else(|| {
+        let mut a =
+            analyze_once(trace, &exact(opts)).expect("an analysis that drops no record never starts over");
+        a.stats.restarted = true;
+        a
+    })
+}
+
+/// `opts` without dropping access records (see [`Options::prune_every`]).
+fn exact(opts: &Options) -> Options {
+    Options {
+        prune_every: 0,
+        ..opts.clone()
+    }
+}
+
+/// [`analyze`] once; `None` when it must start over without dropping records.
+fn analyze_once(trace: &hb_format::Trace, opts: &Options) -> Option<Analysis> {
     let mut engine = Engine::new(opts);
     for def in &trace.defs {
         engine.define(def);
@@ -62,6 +80,9 @@ pub fn analyze(trace: &hb_format::Trace, opts: &Options) -> Analysis {
         engine.push(*ev);
         if i % PUMP_EVERY == PUMP_EVERY - 1 {
             engine.pump();
+            if engine.must_restart() {
+                return None;
+            }
         }
     }
     let lost = trace.warnings.iter().map(|w| w.to_string()).collect();
@@ -92,6 +113,10 @@ impl<R: Read> Read for Counting<R> {
 /// Errors only when the file cannot be read at all (missing, empty, not a trace, unreadable
 /// header); damage after the header is reported in [`Analysis::lost`], and everything that
 /// survived it is analyzed.
+///
+/// When a task turns up that the analysis could not foresee after it dropped access records
+/// ([`Options::prune_every`]), the file is read a second time ([`Stats::restarted`]), and
+/// `progress` starts over.
 pub fn analyze_path(
     path: impl AsRef<Path>,
     opts: &Options,
@@ -114,9 +139,30 @@ pub fn analyze_path(
         a.stats.bytes = total.unwrap_or(0);
         return Ok(a);
     }
+    match analyze_path_once(path, opts, progress)? {
+        Some(a) => Ok(a),
+        None => {
+            let mut a = analyze_path_once(path, &exact(opts), progress)?
+                .expect("an analysis that drops no record never starts over");
+            a.stats.restarted = true;
+            Ok(a)
+        }
+    }
+}
+
+/// [`analyze_path`] of a binary trace, once; `Ok(None)` when it must start over without
+/// dropping records.
+fn analyze_path_once(
+    path: &Path,
+    opts: &Options,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Option<Analysis>, hb_format::Error> {
+    let with_path = |e: hb_format::Error| e.with_path(path);
+    let file = File::open(path).map_err(|e| with_path(e.into()))?;
+    let total = file.metadata().ok().map(|m| m.len());
     let count = Rc::new(Cell::new(0u64));
     let mut reader = TraceReader::new(Counting {
-        inner: input,
+        inner: BufReader::with_capacity(1 << 16, file),
         count: count.clone(),
     })
     .map_err(with_path)?;
@@ -142,6 +188,9 @@ pub fn analyze_path(
                     None => engine.push_all(&mut frame.events),
                 }
                 engine.pump();
+                if engine.must_restart() {
+                    return Ok(None);
+                }
             }
             Err(e) => lost.push(with_path(e).to_string()),
         }
@@ -160,8 +209,9 @@ pub fn analyze_path(
         bytes_total: total,
         events: engine.events_seen(),
     });
-    let _ = engine.pending();
-    let mut a = engine.finish(lost, program);
+    let Some(mut a) = engine.finish(lost, program) else {
+        return Ok(None);
+    };
     a.stats.bytes = count.get();
-    Ok(a)
+    Ok(Some(a))
 }

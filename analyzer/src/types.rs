@@ -31,6 +31,13 @@ pub struct Options {
     pub max_pending: usize,
     /// How many of each side's last synchronizations an [`Explanation`] lists (at most 4).
     pub explain_syncs: usize,
+    /// How many events apart the engine works out which access records can no longer race
+    /// (every task that may still access has synchronized past them) and lets them be
+    /// dropped; 0 keeps every record. Dropping changes no finding: when a task the engine
+    /// could not foresee turns up later (a root task not defined up front, or a task going on
+    /// after its end) and a record was already dropped, the analysis starts over without
+    /// dropping ([`Stats::restarted`]).
+    pub prune_every: u64,
 }
 
 impl Default for Options {
@@ -42,6 +49,7 @@ impl Default for Options {
             atomic_history: 4096,
             max_pending: 1 << 22,
             explain_syncs: 2,
+            prune_every: 4096,
         }
     }
 }
@@ -325,6 +333,12 @@ pub struct Stats {
     pub cycle_bound_hit: bool,
     /// Bytes of input read (streaming analysis only).
     pub bytes: u64,
+    /// Access records dropped because no access still to come could race with them (see
+    /// [`Options::prune_every`]).
+    pub records_dropped: u64,
+    /// Whether the analysis was run a second time without dropping access records (see
+    /// [`Options::prune_every`]): a task turned up that the first run could not foresee.
+    pub restarted: bool,
 }
 
 /// The result of an analysis.

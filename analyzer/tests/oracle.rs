@@ -345,8 +345,15 @@ fn trace_of(events: Vec<Event>, cap: Option<u64>) -> Trace {
     t
 }
 
-fn engine(t: &Trace) -> (BTreeSet<(u64, u32, u32)>, usize) {
-    let a = analyze(t, &Options::default());
+/// The racing (variable, location, location) triples and the diagnostics, with access
+/// records dropped every `prune_every` events (see [`Options::prune_every`]), and the races
+/// in full.
+fn engine(t: &Trace, prune_every: u64) -> (BTreeSet<(u64, u32, u32)>, usize, String) {
+    let opts = Options {
+        prune_every,
+        ..Options::default()
+    };
+    let a = analyze(t, &opts);
     let set = a
         .races
         .iter()
@@ -355,7 +362,7 @@ fn engine(t: &Trace) -> (BTreeSet<(u64, u32, u32)>, usize) {
             (r.var, x.min(y), x.max(y))
         })
         .collect();
-    (set, a.diagnostics.len())
+    (set, a.diagnostics.len(), format!("{:?}", a.races))
 }
 
 proptest! {
@@ -370,9 +377,14 @@ proptest! {
         let cap = [None, Some(0), Some(1), Some(2)][cap_choice as usize];
         let events = simulate(&script, cap);
         let expected = oracle(&events, cap);
-        let file_order = shuffle_streams(&events, &picks);
-        let (got, diags) = engine(&trace_of(file_order, cap));
+        let trace = trace_of(shuffle_streams(&events, &picks), cap);
+        let (got, diags, exact) = engine(&trace, 0);
         prop_assert_eq!(diags, 0);
         prop_assert_eq!(got, expected);
+        // Dropping dead records as often as possible, and as by default: the same races.
+        for every in [1, Options::default().prune_every] {
+            let (_, _, races) = engine(&trace, every);
+            prop_assert_eq!(&races, &exact, "prune_every {}", every);
+        }
     }
 }
