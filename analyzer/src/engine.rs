@@ -509,7 +509,7 @@ impl Hot {
 }
 
 /// ...and the part needed only to report it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 struct Cold {
     event: EventRef,
     ts: u64,
@@ -579,17 +579,143 @@ impl SnapArena {
     }
 }
 
-/// The access records of one variable (parallel vectors: the scan reads only `hot`).
-/// One cache line each (48 bytes padded to 64), so a look-up touches, and
-/// [`Engine::access_run`] fetches, one line, never two.
+/// The access records of one variable: the first inline, the others in `rest`. 64 bytes,
+/// one cache line, so a variable with one record (most of them, once dead records are
+/// dropped: see [`Floor`]) is checked with one memory access and no pointer to follow.
+/// Records are numbered `0..len()`: record 0 is the inline one.
 #[derive(Debug)]
 #[repr(align(64))]
 struct VarSt {
-    hot: Vec<Hot>,
-    cold: Vec<Cold>,
+    /// Record 0 ([`NO_RECORD`] in `step_kind` when there is none)...
+    hot0: Hot,
+    cold0: Cold,
+    /// ...and records `1..`.
+    rest: Vec<(Hot, Cold)>,
 }
 
+const _: () = assert!(std::mem::size_of::<VarSt>() == 64);
+
+/// [`Hot::step_kind`] of an absent record (kind code 7 is no kind).
+const NO_RECORD: u64 = 7;
+
 impl VarSt {
+    fn new() -> Self {
+        VarSt {
+            hot0: Hot {
+                step_kind: NO_RECORD,
+                task: 0,
+                loc: 0,
+            },
+            cold0: Cold {
+                event: 0,
+                ts: 0,
+                syncs: NO_SNAP,
+            },
+            rest: Vec::new(),
+        }
+    }
+
+    #[inline(always)]
+    fn len(&self) -> usize {
+        if self.hot0.step_kind == NO_RECORD {
+            0
+        } else {
+            1 + self.rest.len()
+        }
+    }
+
+    /// Record `i`'s scanned part.
+    #[inline(always)]
+    fn hot(&self, i: usize) -> Hot {
+        if i == 0 {
+            self.hot0
+        } else {
+            self.rest[i - 1].0
+        }
+    }
+
+    /// Record `i`'s reporting part.
+    #[inline(always)]
+    fn cold(&self, i: usize) -> Cold {
+        if i == 0 {
+            self.cold0
+        } else {
+            self.rest[i - 1].1
+        }
+    }
+
+    /// Record `i`, to overwrite.
+    #[inline(always)]
+    fn record_mut(&mut self, i: usize) -> (&mut Hot, &mut Cold) {
+        if i == 0 {
+            (&mut self.hot0, &mut self.cold0)
+        } else {
+            let (h, c) = &mut self.rest[i - 1];
+            (h, c)
+        }
+    }
+
+    /// Adds a record as the last one.
+    #[inline(always)]
+    fn push(&mut self, hot: Hot, cold: Cold) {
+        if self.hot0.step_kind == NO_RECORD {
+            (self.hot0, self.cold0) = (hot, cold);
+        } else {
+            self.rest.push((hot, cold));
+        }
+    }
+
+    /// Removes record `i`; the last one takes its place (as `Vec::swap_remove`).
+    #[inline(always)]
+    fn swap_remove(&mut self, i: usize) {
+        match self.rest.pop() {
+            // `i` was not the last record.
+            Some(last) if i <= self.rest.len() => {
+                let (h, c) = self.record_mut(i);
+                (*h, *c) = last;
+            }
+            Some(_) => {}
+            None => self.hot0.step_kind = NO_RECORD,
+        }
+    }
+
+    /// Every record's reporting part.
+    fn colds(&self) -> impl Iterator<Item = &Cold> {
+        let first = (self.hot0.step_kind != NO_RECORD).then_some(&self.cold0);
+        first.into_iter().chain(self.rest.iter().map(|(_, c)| c))
+    }
+
+    /// Every record's reporting part, to rewrite.
+    fn colds_mut(&mut self) -> impl Iterator<Item = &mut Cold> {
+        let first = (self.hot0.step_kind != NO_RECORD).then_some(&mut self.cold0);
+        first.into_iter().chain(self.rest.iter_mut().map(|(_, c)| c))
+    }
+
+    /// Keeps the records for which `keep(i, record)` holds, in order; returns how many
+    /// went.
+    fn retain(&mut self, mut keep: impl FnMut(usize, Hot) -> bool) -> u64 {
+        let n = self.len();
+        let mut kept = 0;
+        for i in 0..n {
+            let h = self.hot(i);
+            if keep(i, h) {
+                if kept != i {
+                    let c = self.cold(i);
+                    let (hk, ck) = self.record_mut(kept);
+                    (*hk, *ck) = (h, c);
+                }
+                kept += 1;
+            }
+        }
+        if kept == 0 {
+            self.hot0.step_kind = NO_RECORD;
+            self.rest.clear();
+        } else {
+            self.rest.truncate(kept - 1);
+        }
+        (n - kept) as u64
+    }
+
     /// Stores `hot` as the accessing task's latest record at its site: over `own` (the
     /// record it supersedes, same task, location and kind), else in the place of `vacant`
     /// (another task's record at the same site that this access superseded), else as a
@@ -603,22 +729,18 @@ impl VarSt {
         };
         match (own, vacant) {
             (Some(o), None) => {
-                self.hot[o].step_kind = hot.step_kind;
-                self.cold[o] = cold;
+                let (h, c) = self.record_mut(o);
+                (h.step_kind, *c) = (hot.step_kind, cold);
             }
             (None, Some(v)) => {
-                self.hot[v] = hot;
-                self.cold[v] = cold;
+                let (h, c) = self.record_mut(v);
+                (*h, *c) = (hot, cold);
             }
-            (None, None) => {
-                self.hot.push(hot);
-                self.cold.push(cold);
-            }
+            (None, None) => self.push(hot, cold),
             (Some(o), Some(v)) => {
-                self.hot[o].step_kind = hot.step_kind;
-                self.cold[o] = cold;
-                self.hot.swap_remove(v);
-                self.cold.swap_remove(v);
+                let (h, c) = self.record_mut(o);
+                (h.step_kind, *c) = (hot.step_kind, cold);
+                self.swap_remove(v);
             }
         }
     }
@@ -638,16 +760,16 @@ impl VarSt {
         syncs: u32,
         found: &mut Vec<(Hot, Cold)>,
     ) -> u64 {
-        debug_assert!(self.hot.len() <= FAST_SCAN_MAX);
+        debug_assert!(self.len() <= FAST_SCAN_MAX);
         let (ix, loc, code) = (rec.task as usize, rec.loc, rec.step_kind & 7);
         // Which record kinds conflict with this access (bit per kind code).
         let conflicts = CONFLICTS[code as usize];
         // Pass 1, branch-free: the records that need attention (same site as this access,
         // or unordered and conflicting), and the dead ones. Most records are ordered before
         // the access at another site and need nothing.
-        let marks = |hot: &[Hot]| {
+        let marks = |vs: &VarSt| {
             let (mut mask, mut dead) = (0u64, 0u64);
-            for (k, h) in hot.iter().enumerate() {
+            let mut mark = |k: usize, h: &Hot| {
                 let t = h.task as usize;
                 let seen = clock.get(t).copied().unwrap_or(0);
                 let unordered = h.step() > seen;
@@ -655,14 +777,33 @@ impl VarSt {
                 let conflict = (conflicts >> (h.step_kind & 7)) & 1 != 0;
                 mask |= ((same | (unordered & conflict)) as u64) << k;
                 dead |= ((h.step() <= floor.get(t).copied().unwrap_or(0)) as u64) << k;
+            };
+            mark(0, &vs.hot0);
+            for (k, (h, _)) in vs.rest.iter().enumerate() {
+                mark(k + 1, h);
             }
             (mask, dead)
         };
-        let (mut mask, dead) = marks(&self.hot);
+        if self.hot0.step_kind == NO_RECORD {
+            self.push(
+                rec,
+                Cold {
+                    event: site.event,
+                    ts: site.ts,
+                    syncs,
+                },
+            );
+            return 0;
+        }
+        let (mut mask, dead) = marks(self);
         let mut dropped = 0;
         if dead != 0 {
             dropped = self.drop_marked(dead);
-            mask = marks(&self.hot).0;
+            mask = if self.hot0.step_kind == NO_RECORD {
+                0
+            } else {
+                marks(self).0
+            };
         }
         // Pass 2: those records, visited in the order of the plain scan (a record removed
         // by `swap_remove` is replaced by the last one, visited next).
@@ -671,7 +812,7 @@ impl VarSt {
         while mask != 0 {
             let i = mask.trailing_zeros() as usize;
             mask &= mask - 1;
-            let h = self.hot[i];
+            let h = self.hot(i);
             if h.task as usize == ix {
                 // Own records are always ordered: flagged for the same site.
                 own = Some(i);
@@ -686,16 +827,15 @@ impl VarSt {
                     vacant = Some(i);
                     continue;
                 }
-                self.hot.swap_remove(i);
-                self.cold.swap_remove(i);
-                let last = self.hot.len();
+                self.swap_remove(i);
+                let last = self.len();
                 if last > i {
                     let moved = (mask >> last) & 1;
                     mask &= !(1u64 << last);
                     mask |= moved << i;
                 }
             } else if (conflicts >> (h.step_kind & 7)) & 1 != 0 {
-                found.push((h, self.cold[i].clone()));
+                found.push((h, self.cold(i)));
             }
         }
         self.keep(own, vacant, rec, site, syncs);
@@ -707,43 +847,17 @@ impl VarSt {
     #[cold]
     #[inline(never)]
     fn drop_marked(&mut self, marks: u64) -> u64 {
-        let mut k = 0;
-        self.hot.retain(|_| {
-            k += 1;
-            (marks >> (k - 1)) & 1 == 0
-        });
-        let mut k = 0;
-        self.cold.retain(|_| {
-            k += 1;
-            (marks >> (k - 1)) & 1 == 0
-        });
-        marks.count_ones() as u64
+        self.retain(|i, _| (marks >> i) & 1 == 0)
     }
 
     /// Removes the records below `floor` (see [`Floor`]), keeping the others in order;
     /// returns how many went.
     fn drop_dead(&mut self, floor: &[u64]) -> u64 {
-        let dead = |h: &Hot| h.step() <= floor.get(h.task as usize).copied().unwrap_or(0);
-        if floor.is_empty() || !self.hot.iter().any(dead) {
+        let dead = |h: Hot| h.step() <= floor.get(h.task as usize).copied().unwrap_or(0);
+        if floor.is_empty() || !(0..self.len()).any(|i| dead(self.hot(i))) {
             return 0;
         }
-        let before = self.hot.len();
-        let mut k = 0;
-        let hot = &self.hot;
-        self.cold.retain(|_| {
-            k += 1;
-            !dead(&hot[k - 1])
-        });
-        self.hot.retain(|h| !dead(h));
-        (before - self.hot.len()) as u64
-    }
-
-    fn new() -> Self {
-        // Most variables soon hold a few records: skip the smallest reallocations.
-        VarSt {
-            hot: Vec::with_capacity(4),
-            cold: Vec::with_capacity(4),
-        }
+        self.retain(|_, h| !dead(h))
     }
 }
 
@@ -786,7 +900,7 @@ fn prefetch<T>(p: *const T) {
 /// [`prefetch`] for every cache line of `v`'s elements and of the place a push would take:
 /// the race check reads every record, and overwrites, moves or adds one anywhere.
 #[inline(always)]
-fn prefetch_records<T>(v: &Vec<T>) {
+fn prefetch_spill<T>(v: &Vec<T>) {
     let p = v.as_ptr().cast::<u8>();
     let bytes = (v.len() + 1).min(v.capacity()) * std::mem::size_of::<T>();
     let mut off = 0;
@@ -1423,15 +1537,14 @@ impl Engine {
                 prefetch(vs as *const VarSt);
             }
             if let Some(vs) = slot(PREFETCH_RECORDS).and_then(|&s| vars.at(s as usize)) {
-                prefetch_records(&vs.hot);
-                prefetch_records(&vs.cold);
+                prefetch_spill(&vs.rest);
             }
             let pos = slots[head] as usize;
             let vs = match vars.at_mut(pos) {
                 Some(vs) => vs,
                 None => vars.get_or_insert_with(var, VarSt::new),
             };
-            if plain || vs.hot.len() > FAST_SCAN_MAX {
+            if plain || vs.len() > FAST_SCAN_MAX {
                 break;
             }
             let site = site_of(r, e);
@@ -2650,7 +2763,7 @@ impl Engine {
         let step = t.step(ix);
         let syncs = t.snap;
         let vs = self.vars.get_or_insert_with(var, VarSt::new);
-        let n = vs.hot.len();
+        let n = vs.len();
         #[cfg(test)]
         let n = if self.plain_scan { usize::MAX } else { n };
         if n > FAST_SCAN_MAX {
@@ -2707,8 +2820,8 @@ impl Engine {
         let write = kind.is_write();
         let atomic = kind.is_atomic();
         let code = kind_code(kind);
-        while i < vs.hot.len() {
-            let h = vs.hot[i];
+        while i < vs.len() {
+            let h = vs.hot(i);
             let same_site = |h: Hot| h.loc == loc && h.step_kind & 7 == code;
             if h.task as usize == ix {
                 if same_site(h) {
@@ -2728,15 +2841,14 @@ impl Engine {
                         i += 1;
                         continue;
                     }
-                    vs.hot.swap_remove(i);
-                    vs.cold.swap_remove(i);
-                    if own == Some(vs.hot.len()) {
+                    vs.swap_remove(i);
+                    if own == Some(vs.len()) {
                         own = Some(i);
                     }
                     continue;
                 }
             } else if (h.kind().is_write() || write) && !(h.kind().is_atomic() && atomic) {
-                found.push((h, vs.cold[i].clone()));
+                found.push((h, vs.cold(i)));
             }
             i += 1;
         }
@@ -2766,8 +2878,8 @@ impl Engine {
         }
         let mut records = 0;
         for vs in self.vars.values() {
-            records += vs.cold.len();
-            for c in &vs.cold {
+            records += vs.len();
+            for c in vs.colds() {
                 mark(c.syncs);
             }
         }
@@ -2803,7 +2915,7 @@ impl Engine {
             t.snap = re(t.snap);
         }
         for vs in self.vars.values_mut() {
-            for c in &mut vs.cold {
+            for c in vs.colds_mut() {
                 c.syncs = re(c.syncs);
             }
         }
