@@ -49,7 +49,7 @@ impl Default for Options {
             atomic_history: 4096,
             max_pending: 1 << 22,
             explain_syncs: 2,
-            prune_every: 4096,
+            prune_every: 1024,
         }
     }
 }
