@@ -784,26 +784,52 @@ impl VarSt {
             }
             (mask, dead)
         };
-        if self.hot0.step_kind == NO_RECORD {
-            self.push(
-                rec,
-                Cold {
-                    event: site.event,
-                    ts: site.ts,
-                    syncs,
-                },
-            );
+        let cold = Cold {
+            event: site.event,
+            ts: site.ts,
+            syncs,
+        };
+        if self.rest.is_empty() {
+            // No record or one (the usual case): the same steps without the masks.
+            let h = self.hot0;
+            if h.step_kind == NO_RECORD {
+                (self.hot0, self.cold0) = (rec, cold);
+                return 0;
+            }
+            let t = h.task as usize;
+            if h.step() <= floor.get(t).copied().unwrap_or(0) {
+                (self.hot0, self.cold0) = (rec, cold);
+                return 1;
+            }
+            let same = h.loc == loc && h.step_kind & 7 == code;
+            if t == ix {
+                if same {
+                    (self.hot0.step_kind, self.cold0) = (rec.step_kind, cold);
+                } else {
+                    self.rest.push((rec, cold));
+                }
+                return 0;
+            }
+            if h.step() <= clock.get(t).copied().unwrap_or(0) {
+                if same {
+                    (self.hot0, self.cold0) = (rec, cold);
+                    return 0;
+                }
+            } else if (conflicts >> (h.step_kind & 7)) & 1 != 0 {
+                found.push((h, self.cold0));
+            }
+            self.rest.push((rec, cold));
             return 0;
         }
         let (mut mask, dead) = marks(self);
         let mut dropped = 0;
         if dead != 0 {
             dropped = self.drop_marked(dead);
-            mask = if self.hot0.step_kind == NO_RECORD {
-                0
-            } else {
-                marks(self).0
-            };
+            if self.hot0.step_kind == NO_RECORD {
+                self.push(rec, cold);
+                return dropped;
+            }
+            mask = marks(self).0;
         }
         // Pass 2: those records, visited in the order of the plain scan (a record removed
         // by `swap_remove` is replaced by the last one, visited next).
@@ -844,9 +870,21 @@ impl VarSt {
 
     /// Removes the records whose bit is set in `marks` (at most [`FAST_SCAN_MAX`]
     /// records), keeping the others in order; returns how many went.
-    #[cold]
-    #[inline(never)]
+    #[inline(always)]
     fn drop_marked(&mut self, marks: u64) -> u64 {
+        let n = self.len();
+        if marks.count_ones() as usize == n {
+            // All of them (the usual case: one record, dead).
+            self.hot0.step_kind = NO_RECORD;
+            self.rest.clear();
+            return n as u64;
+        }
+        self.drop_some(marks)
+    }
+
+    /// [`VarSt::drop_marked`] when some records stay.
+    #[inline(never)]
+    fn drop_some(&mut self, marks: u64) -> u64 {
         self.retain(|i, _| (marks >> i) & 1 == 0)
     }
 
