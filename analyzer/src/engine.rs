@@ -1575,7 +1575,9 @@ impl Engine {
                 prefetch(vs as *const VarSt);
             }
             if let Some(vs) = slot(PREFETCH_RECORDS).and_then(|&s| vars.at(s as usize)) {
-                prefetch_spill(&vs.rest);
+                if !vs.rest.is_empty() {
+                    prefetch_spill(&vs.rest);
+                }
             }
             let pos = slots[head] as usize;
             let vs = match vars.at_mut(pos) {
