@@ -28,7 +28,6 @@
 //! dropped, by the same argument, so records stay bounded by the accesses that are
 //! mutually concurrent, not by the number of tasks that ever touched the variable.
 
-use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, HashMap};
 use std::rc::Rc;
 
@@ -1096,7 +1095,7 @@ pub(crate) struct Engine {
     slot_scratch: Vec<u32>,
     snaps: SnapArena,
     floor: Floor,
-    heap: BinaryHeap<Reverse<(u64, EventRef, usize)>>,
+    heap: BinaryHeap<Turn>,
     waiters: FastMap<Key, Vec<usize>>,
     pending: usize,
     next_ref: EventRef,
@@ -1115,6 +1114,45 @@ pub(crate) struct Engine {
     /// Tests: never take the mutex fast paths of [`Engine::check`] (the reference for them).
     #[cfg(test)]
     general_sync: bool,
+}
+
+/// A queued task's turn in the merge: the timestamp and reference of its next event in one
+/// number (references are unique, so no two turns tie, and a comparison takes no branch),
+/// ordered smallest first for `BinaryHeap`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Turn {
+    key: u128,
+    ix: usize,
+}
+
+/// [`Turn::key`] of an event with timestamp `ts` and reference `r`.
+#[inline(always)]
+fn turn_key(ts: u64, r: EventRef) -> u128 {
+    (ts as u128) << 64 | r as u128
+}
+
+impl Turn {
+    #[inline(always)]
+    fn new(ts: u64, r: EventRef, ix: usize) -> Turn {
+        Turn {
+            key: turn_key(ts, r),
+            ix,
+        }
+    }
+}
+
+impl Ord for Turn {
+    #[inline(always)]
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        other.key.cmp(&self.key)
+    }
+}
+
+impl PartialOrd for Turn {
+    #[inline(always)]
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
 }
 
 /// The outcome of trying an event.
@@ -1234,7 +1272,7 @@ impl Engine {
         }
         if t.sched == Sched::Idle {
             t.sched = Sched::Queued;
-            self.heap.push(Reverse((ts, r, ix)));
+            self.heap.push(Turn::new(ts, r, ix));
         }
     }
 
@@ -1299,7 +1337,7 @@ impl Engine {
         }
         if t.sched == Sched::Idle {
             t.sched = Sched::Queued;
-            self.heap.push(Reverse((ts, r0, ix)));
+            self.heap.push(Turn::new(ts, r0, ix));
         }
     }
 
@@ -1451,9 +1489,9 @@ impl Engine {
 
     fn run(&mut self) {
         let mut next = self.heap.pop();
-        while let Some(Reverse((_, _, ix))) = next.take() {
+        while let Some(Turn { ix, .. }) = next.take() {
             self.tasks[ix].sched = Sched::Idle;
-            let mut limit = self.heap.peek().map(|Reverse((ts, r, _))| (*ts, *r));
+            let mut limit = self.heap.peek().map_or(u128::MAX, |t| t.key);
             loop {
                 if self.stats.events >= self.floor.next_at {
                     self.raise_floor();
@@ -1473,22 +1511,20 @@ impl Engine {
                     break;
                 };
                 let (r, ts) = (q.front_ref(), e.ts);
-                if let Some(l) = limit {
-                    if (ts, r) > l {
-                        // The task at the top of the heap (`limit`) goes next, and this one
-                        // takes its place: one sift instead of a push and a pop.
-                        self.tasks[ix].sched = Sched::Queued;
-                        let me = Reverse((ts, r, ix));
-                        next = self
-                            .heap
-                            .peek_mut()
-                            .map(|mut top| std::mem::replace(&mut *top, me));
-                        if next.is_none() {
-                            // (`limit` comes from the heap, so it is not empty.)
-                            self.heap.push(me);
-                        }
-                        break;
+                if turn_key(ts, r) > limit {
+                    // The task at the top of the heap (`limit`) goes next, and this one
+                    // takes its place: one sift instead of a push and a pop.
+                    self.tasks[ix].sched = Sched::Queued;
+                    let me = Turn::new(ts, r, ix);
+                    next = self
+                        .heap
+                        .peek_mut()
+                        .map(|mut top| std::mem::replace(&mut *top, me));
+                    if next.is_none() {
+                        // (`limit` comes from the heap, so it is not empty.)
+                        self.heap.push(me);
                     }
+                    break;
                 }
                 let ev = *self.tasks[ix].queue.front().expect("checked above");
                 match self.check(ix, r, &ev) {
@@ -1506,7 +1542,7 @@ impl Engine {
                             _ => self.process(ix, r, &ev),
                         };
                         if key.is_some_and(|key| self.wake(key)) {
-                            limit = self.heap.peek().map(|Reverse((ts, r, _))| (*ts, *r));
+                            limit = self.heap.peek().map_or(u128::MAX, |t| t.key);
                         }
                     }
                 }
@@ -1532,8 +1568,7 @@ impl Engine {
     /// variable tables): first the variable's slot, a few events later the record blocks
     /// it points to. A hint only: it changes no state.
     #[inline(always)]
-    fn access_run(&mut self, ix: usize, limit: Option<(u64, EventRef)>) -> bool {
-        let limit = limit.unwrap_or((u64::MAX, EventRef::MAX));
+    fn access_run(&mut self, ix: usize, limit: u128) -> bool {
         // Tests: the plain scan (the reference for the fast one) takes the general path.
         #[cfg(not(test))]
         let plain = false;
@@ -1567,7 +1602,7 @@ impl Engine {
                 _ => break,
             };
             let r = r0 + (head - start) as u64;
-            if (e.ts, r) > limit {
+            if turn_key(e.ts, r) > limit {
                 break;
             }
             let slot = |k: usize| slots.get(head + k).filter(|&&s| s != NO_SLOT);
@@ -1646,7 +1681,7 @@ impl Engine {
             if t.sched == Sched::Blocked {
                 if let Some(ev) = t.queue.front() {
                     t.sched = Sched::Queued;
-                    self.heap.push(Reverse((ev.ts, t.queue.front_ref(), ix)));
+                    self.heap.push(Turn::new(ev.ts, t.queue.front_ref(), ix));
                     any = true;
                 }
             }
@@ -1684,7 +1719,7 @@ impl Engine {
         if t.sched == Sched::Idle {
             if let Some(ev) = t.queue.front() {
                 t.sched = Sched::Queued;
-                self.heap.push(Reverse((ev.ts, t.queue.front_ref(), ix)));
+                self.heap.push(Turn::new(ev.ts, t.queue.front_ref(), ix));
             }
         }
         true
