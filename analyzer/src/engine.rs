@@ -543,7 +543,7 @@ struct SnapArena {
 }
 
 /// The arena is never collected below this many nodes.
-const SNAP_GC_MIN: usize = 1 << 14;
+const SNAP_GC_MIN: usize = 1 << 16;
 
 impl SnapArena {
     fn new(depth: usize) -> Self {
@@ -761,28 +761,6 @@ impl VarSt {
     ) -> u64 {
         debug_assert!(self.len() <= FAST_SCAN_MAX);
         let (ix, loc, code) = (rec.task as usize, rec.loc, rec.step_kind & 7);
-        // Which record kinds conflict with this access (bit per kind code).
-        let conflicts = CONFLICTS[code as usize];
-        // Pass 1, branch-free: the records that need attention (same site as this access,
-        // or unordered and conflicting), and the dead ones. Most records are ordered before
-        // the access at another site and need nothing.
-        let marks = |vs: &VarSt| {
-            let (mut mask, mut dead) = (0u64, 0u64);
-            let mut mark = |k: usize, h: &Hot| {
-                let t = h.task as usize;
-                let seen = clock.get(t).copied().unwrap_or(0);
-                let unordered = h.step() > seen;
-                let same = h.loc == loc && h.step_kind & 7 == code;
-                let conflict = (conflicts >> (h.step_kind & 7)) & 1 != 0;
-                mask |= ((same | (unordered & conflict)) as u64) << k;
-                dead |= ((h.step() <= floor.get(t).copied().unwrap_or(0)) as u64) << k;
-            };
-            mark(0, &vs.hot0);
-            for (k, (h, _)) in vs.rest.iter().enumerate() {
-                mark(k + 1, h);
-            }
-            (mask, dead)
-        };
         let cold = Cold {
             event: site.event,
             ts: site.ts,
@@ -814,12 +792,31 @@ impl VarSt {
                     (self.hot0, self.cold0) = (rec, cold);
                     return 0;
                 }
-            } else if (conflicts >> (h.step_kind & 7)) & 1 != 0 {
+            } else if (CONFLICTS[code as usize] >> (h.step_kind & 7)) & 1 != 0 {
                 found.push((h, self.cold0));
             }
             self.rest.push((rec, cold));
             return 0;
         }
+        // Which record kinds conflict with this access (bit per kind code).
+        let conflicts = CONFLICTS[code as usize];
+        let marks = |vs: &VarSt| {
+            let (mut mask, mut dead) = (0u64, 0u64);
+            let mut mark = |k: usize, h: &Hot| {
+                let t = h.task as usize;
+                let seen = clock.get(t).copied().unwrap_or(0);
+                let unordered = h.step() > seen;
+                let same = h.loc == loc && h.step_kind & 7 == code;
+                let conflict = (conflicts >> (h.step_kind & 7)) & 1 != 0;
+                mask |= ((same | (unordered & conflict)) as u64) << k;
+                dead |= ((h.step() <= floor.get(t).copied().unwrap_or(0)) as u64) << k;
+            };
+            mark(0, &vs.hot0);
+            for (k, (h, _)) in vs.rest.iter().enumerate() {
+                mark(k + 1, h);
+            }
+            (mask, dead)
+        };
         let (mut mask, dead) = marks(self);
         let mut dropped = 0;
         if dead != 0 {
@@ -1605,11 +1602,12 @@ impl Engine {
             if turn_key(e.ts, r) > limit {
                 break;
             }
-            let slot = |k: usize| slots.get(head + k).filter(|&&s| s != NO_SLOT);
-            if let Some(vs) = slot(PREFETCH_SLOT).and_then(|&s| vars.at(s as usize)) {
+            // (`NO_SLOT` is past the end of `vars`.)
+            let ahead = |k: usize| slots.get(head + k).and_then(|&s| vars.at(s as usize));
+            if let Some(vs) = ahead(PREFETCH_SLOT) {
                 prefetch(vs as *const VarSt);
             }
-            if let Some(vs) = slot(PREFETCH_RECORDS).and_then(|&s| vars.at(s as usize)) {
+            if let Some(vs) = ahead(PREFETCH_RECORDS) {
                 if !vs.rest.is_empty() {
                     prefetch_spill(&vs.rest);
                 }
@@ -1619,7 +1617,7 @@ impl Engine {
                 Some(vs) => vs,
                 None => vars.get_or_insert_with(var, VarSt::new),
             };
-            if plain || vs.len() > FAST_SCAN_MAX {
+            if plain || vs.rest.len() >= FAST_SCAN_MAX {
                 break;
             }
             let site = site_of(r, e);
