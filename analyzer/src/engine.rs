@@ -1097,7 +1097,10 @@ pub(crate) struct Engine {
     pending: usize,
     next_ref: EventRef,
     races: Vec<Race>,
-    race_ix: FastMap<(ObjectId, u32, u32), usize>,
+    /// Each reported (variable, location, location): its race's position in `races` and
+    /// how many times it raced (kept here, where a repeat looks it up anyway, and copied
+    /// into the races at the end).
+    race_ix: FastMap<(ObjectId, u32, u32), (usize, u64)>,
     diags: Vec<Diagnostic>,
     edges: Vec<HbEdge>,
     stats: Stats,
@@ -1430,6 +1433,9 @@ impl Engine {
         self.stats.tasks = self.tasks.len() as u64;
         self.diagnose_number_gaps();
         let mut races = std::mem::take(&mut self.races);
+        for &(i, count) in self.race_ix.values() {
+            races[i].count = count;
+        }
         races.sort_by(|a, b| {
             (a.var, a.first.event, a.second.event).cmp(&(b.var, b.first.event, b.second.event))
         });
@@ -2997,8 +3003,8 @@ impl Engine {
     fn report(&mut self, var: ObjectId, h: &Hot, c: &Cold, kind: AccessKind, site: Site, ix: usize) {
         let loc = loc_key(site.loc);
         let key = (var, h.loc.min(loc), h.loc.max(loc));
-        if let Some(&i) = self.race_ix.get(&key) {
-            self.races[i].count += 1;
+        if let Some((_, count)) = self.race_ix.get_mut(&key) {
+            *count += 1;
             return;
         }
         let first = Access {
@@ -3024,7 +3030,7 @@ impl Engine {
             first_step: h.step(),
             second_knew_of_first: self.tasks[ix].clocks.hb.get(h.task as usize),
         };
-        self.race_ix.insert(key, self.races.len());
+        self.race_ix.insert(key, (self.races.len(), 1));
         self.races.push(Race {
             var,
             first,
