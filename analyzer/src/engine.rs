@@ -1672,10 +1672,15 @@ impl Engine {
     }
 
     /// Makes the tasks blocked on `key` runnable again; returns whether there were any.
+    #[inline(always)]
     fn wake(&mut self, key: Key) -> bool {
-        if self.waiters.is_empty() {
-            return false;
-        }
+        // Usually nobody waits (checked after every synchronization).
+        !self.waiters.is_empty() && self.wake_waiters(key)
+    }
+
+    /// [`Engine::wake`] when some task waits.
+    #[inline(never)]
+    fn wake_waiters(&mut self, key: Key) -> bool {
         let Some(list) = self.waiters.remove(&key) else {
             return false;
         };
