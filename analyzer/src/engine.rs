@@ -26,7 +26,8 @@
 //! processed before `b`), so every racing location pair is found, however far apart. A
 //! record ordered before a newer access of another task at the same (location, kind) is
 //! dropped, by the same argument, so records stay bounded by the accesses that are
-//! mutually concurrent, not by the number of tasks that ever touched the variable.
+//! mutually concurrent, not by the number of tasks that ever touched the variable. A
+//! record that no access still to come can race with (below the [`Floor`]) is dropped too.
 
 use std::collections::{BTreeMap, BinaryHeap, HashMap};
 use std::rc::Rc;
@@ -1118,8 +1119,8 @@ pub(crate) struct Engine {
 
 /// A queued task's turn in the merge: the timestamp and reference of its next event in one
 /// number (references are unique, so no two turns tie, and a comparison takes no branch),
-/// ordered smallest first for `BinaryHeap`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// ordered smallest first for `BinaryHeap` (and equal when the keys are).
+#[derive(Debug, Clone, Copy)]
 struct Turn {
     key: u128,
     ix: usize,
@@ -1140,6 +1141,14 @@ impl Turn {
         }
     }
 }
+
+impl PartialEq for Turn {
+    fn eq(&self, other: &Self) -> bool {
+        self.key == other.key
+    }
+}
+
+impl Eq for Turn {}
 
 impl Ord for Turn {
     #[inline(always)]
