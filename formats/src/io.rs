@@ -1103,15 +1103,21 @@ mod tests {
                 }
             }
             // Without `fast_decode`'s fallback: decoding straight from the bytes gives the
-            // same events and the same error (word and message) as the general decoder.
+            // same events and the same error (word and message) as the general decoder,
+            // unless it met a word it does not read (damage can make one a signed integer,
+            // which rmp-serde takes for a word): it then says so, and `fast_decode` leaves
+            // the payload to the general path, whose result is checked above.
             if let (Some((Some(task), count, at)), Ok((_, _, words))) = (fast_head(&p), serde_batch_words(&p)) {
                 let src = MsgpackWords { bytes: &p, at, read: 0, count, bad: false };
                 let mut got = Vec::new();
                 let (r, src) = decode_from(task, src, &mut got);
-                let mut want = Vec::new();
-                let want_r = crate::codec::decode_events_general(task, &words, &mut want);
-                prop_assert_eq!((got, r), (want, want_r));
-                prop_assert!(!src.bad);
+                if src.bad {
+                    prop_assert!(fast_decode(&p, &mut Vec::new()).is_none());
+                } else {
+                    let mut want = Vec::new();
+                    let want_r = crate::codec::decode_events_general(task, &words, &mut want);
+                    prop_assert_eq!((got, r), (want, want_r));
+                }
             }
         }
 
