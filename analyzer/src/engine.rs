@@ -2880,8 +2880,8 @@ impl Engine {
     }
 
     /// Reports the races of the access at `site` with the records in `found`, emptying it,
-    /// oldest record first: a location pair met for the first time is shown with its
-    /// oldest racing access, whatever the order of the records (which dropping dead ones
+    /// the record earliest in the trace first: a location pair met for the first time is
+    /// shown with that one, whatever the order of the records (which dropping dead ones
     /// changes).
     fn report_all(
         &mut self,
