@@ -116,7 +116,8 @@ impl<R: Read> Read for Counting<R> {
 ///
 /// When a task turns up that the analysis could not foresee after it dropped access records
 /// ([`Options::prune_every`]), the file is read a second time ([`Stats::restarted`]), and
-/// `progress` starts over.
+/// `progress` starts over. A file that cannot be read twice (a pipe) is analyzed without
+/// dropping records from the start.
 pub fn analyze_path(
     path: impl AsRef<Path>,
     opts: &Options,
@@ -125,7 +126,9 @@ pub fn analyze_path(
     let path = path.as_ref();
     let with_path = |e: hb_format::Error| e.with_path(path);
     let file = File::open(path).map_err(|e| with_path(e.into()))?;
-    let total = file.metadata().ok().map(|m| m.len());
+    let meta = file.metadata().ok();
+    let total = meta.as_ref().map(|m| m.len());
+    let regular = meta.is_some_and(|m| m.is_file());
     let mut input = BufReader::with_capacity(1 << 16, file);
     let prefix = std::io::BufRead::fill_buf(&mut input).map_err(|e| with_path(e.into()))?;
     if prefix.is_empty() || FileFormat::sniff(prefix) == FileFormat::StdText {
@@ -139,10 +142,14 @@ pub fn analyze_path(
         a.stats.bytes = total.unwrap_or(0);
         return Ok(a);
     }
-    match analyze_path_once(path, opts, progress)? {
+    // Only a regular file can be read again if the analysis has to start over.
+    let first = if regular { opts.clone() } else { exact(opts) };
+    match analyze_path_once(path, input, total, &first, progress)? {
         Some(a) => Ok(a),
         None => {
-            let mut a = analyze_path_once(path, &exact(opts), progress)?
+            let file = File::open(path).map_err(|e| with_path(e.into()))?;
+            let input = BufReader::with_capacity(1 << 16, file);
+            let mut a = analyze_path_once(path, input, total, &exact(opts), progress)?
                 .expect("an analysis that drops no record never starts over");
             a.stats.restarted = true;
             Ok(a)
@@ -150,19 +157,19 @@ pub fn analyze_path(
     }
 }
 
-/// [`analyze_path`] of a binary trace, once; `Ok(None)` when it must start over without
-/// dropping records.
+/// [`analyze_path`] of the binary trace at `path`, read from `input` (`total` bytes long,
+/// if known), once; `Ok(None)` when it must start over without dropping records.
 fn analyze_path_once(
     path: &Path,
+    input: BufReader<File>,
+    total: Option<u64>,
     opts: &Options,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<Option<Analysis>, hb_format::Error> {
     let with_path = |e: hb_format::Error| e.with_path(path);
-    let file = File::open(path).map_err(|e| with_path(e.into()))?;
-    let total = file.metadata().ok().map(|m| m.len());
     let count = Rc::new(Cell::new(0u64));
     let mut reader = TraceReader::new(Counting {
-        inner: BufReader::with_capacity(1 << 16, file),
+        inner: input,
         count: count.clone(),
     })
     .map_err(with_path)?;

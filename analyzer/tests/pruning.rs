@@ -158,3 +158,31 @@ fn a_task_going_on_after_its_end_restarts_the_analysis() {
     assert_eq!(races(&a), [(2, 3)]);
     assert!(a.diagnostics.iter().any(|d| d.message.contains("after its end")));
 }
+
+#[cfg(unix)]
+#[test]
+fn a_trace_read_from_a_pipe_is_analyzed_without_dropping_records() {
+    // A pipe cannot be read twice: the analysis does not drop records, so it never has to
+    // start over, and finds both races of the late root.
+    let trace = late_root(false);
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("trace.pipe");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    let writer = {
+        let (fifo, trace) = (fifo.clone(), late_root(false));
+        std::thread::spawn(move || {
+            let out = std::fs::OpenOptions::new().write(true).open(&fifo).unwrap();
+            let mut w = TraceWriter::new(out, &trace.header).unwrap();
+            let (t0, t9): (Vec<Event>, Vec<Event>) = trace.events.iter().partition(|e| e.task == 0);
+            w.write_events(0, &trace.defs, &t0).unwrap();
+            w.write_events(9, &[Def::task(9, None)], &t9).unwrap();
+        })
+    };
+    let a = analyze_path(&fifo, &Options::default(), &mut |_| {}).unwrap();
+    writer.join().unwrap();
+    assert!(!a.stats.restarted);
+    assert_eq!(a.stats.records_dropped, 0);
+    assert_eq!(races(&a), [(1, 3), (2, 3)]);
+    assert_eq!(a.stats.events, trace.events.len() as u64);
+}
