@@ -132,7 +132,7 @@ pub fn analyze_path(
     let mut input = BufReader::with_capacity(1 << 16, file);
     let prefix = std::io::BufRead::fill_buf(&mut input).map_err(|e| with_path(e.into()))?;
     if prefix.is_empty() || FileFormat::sniff(prefix) == FileFormat::StdText {
-        let trace = hb_format::Trace::open(path)?;
+        let trace = hb_format::Trace::read_from(input, path)?;
         progress(Progress {
             bytes_read: total.unwrap_or(0),
             bytes_total: total,

@@ -146,3 +146,31 @@ fn std_text_traces_and_exports() {
         "T0|fork(T1)|1\nT0|w(x)|2\nT1|w(x)|3\n"
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn traces_read_through_a_pipe() {
+    // `hb-analyze <(zcat trace.hb.gz)` hands it a pipe, which can be read only once.
+    let dir = tempfile::tempdir().unwrap();
+    let binary = std::fs::read(write_trace(&dir, "racy.hb", RACY)).unwrap();
+    let std_text = b"T0|fork(T1)|1\nT0|w(x)|2\nT1|w(x)|3\n".to_vec();
+    for (what, bytes, loc) in [("binary", binary, "t.rs:2"), ("std", std_text, "std.pipe:3")] {
+        let fifo = dir.path().join(format!("{what}.pipe"));
+        assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+        let writer = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || std::fs::write(&fifo, bytes).unwrap())
+        };
+        let out = bin().arg(&fifo).output().unwrap();
+        writer.join().unwrap();
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+        );
+        assert_eq!(out.status.code(), Some(1), "{what}: {stderr}");
+        assert!(
+            stdout.contains("data race on `x`") && stdout.contains(loc),
+            "{what}: {stdout}"
+        );
+    }
+}

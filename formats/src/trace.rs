@@ -226,10 +226,16 @@ impl Trace {
     /// name the file.
     pub fn open(path: impl AsRef<Path>) -> Result<Trace, Error> {
         let path = path.as_ref();
+        let file = File::open(path).map_err(|e| Error::from(e).with_path(path))?;
+        Trace::read_from(BufReader::with_capacity(1 << 16, file), path)
+    }
+
+    /// Reads a trace in either format, judged by its content, from `input`, which was
+    /// opened from `path` (errors and warnings name it): a pipe, say, whose first bytes a
+    /// caller has looked at with `fill_buf` already.
+    pub fn read_from(mut input: impl std::io::BufRead, path: &Path) -> Result<Trace, Error> {
         let with_path = |e: Error| e.with_path(path);
-        let file = File::open(path).map_err(|e| with_path(e.into()))?;
-        let mut input = BufReader::with_capacity(1 << 16, file);
-        let prefix = std::io::BufRead::fill_buf(&mut input).map_err(|e| with_path(e.into()))?;
+        let prefix = input.fill_buf().map_err(|e| with_path(e.into()))?;
         if prefix.is_empty() {
             return Err(with_path(Error::at(ErrorKind::Empty, 0)));
         }
