@@ -134,6 +134,14 @@ fn export(cli: &Cli) -> Result<(), Error> {
 }
 
 fn run(cli: &Cli) -> Result<ExitCode, Error> {
+    // The exports read the trace again after the analysis: a pipe cannot be.
+    let exports = cli.export_std.is_some() || cli.export_chrome.is_some();
+    if exports && std::fs::metadata(&cli.trace).is_ok_and(|m| !m.is_file()) {
+        return Err(Error::Msg(format!(
+            "{}: --export-std and --export-chrome need a trace file, which is read twice, not a pipe: write the trace to a file first",
+            cli.trace.display()
+        )));
+    }
     let opts = Options {
         lock_cycles: !cli.no_cycles,
         max_cycle_len: cli.max_cycle_len as usize,

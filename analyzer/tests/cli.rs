@@ -173,4 +173,16 @@ fn traces_read_through_a_pipe() {
             "{what}: {stdout}"
         );
     }
+    // Exporting reads the trace a second time: refused up front for a pipe, not a hang.
+    let fifo = dir.path().join("export.pipe");
+    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let out = bin()
+        .arg(&fifo)
+        .arg("--export-std")
+        .arg(dir.path().join("out.std"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("export.pipe") && err.contains("not a pipe"), "{err}");
 }
