@@ -1,8 +1,11 @@
 //! A racing pair separated by 1,000,000 other accesses and synchronizations, which a live
 //! detector with bounded shadow history would miss, is found exactly.
 
+mod common;
+
+use common::ev;
 use hb_analyzer::{analyze, Options};
-use hb_format::{Def, Event, EventKind, Header, LocId, ObjectId, ObjectKind, TaskId, Trace};
+use hb_format::{Def, EventKind, Header, ObjectId, ObjectKind, Trace};
 
 /// Defines `defs` in order.
 fn define_all(t: &mut Trace, defs: impl IntoIterator<Item = Def>) {
@@ -30,17 +33,6 @@ fn start(x: ObjectId, chan: ObjectId) -> Trace {
 /// `n` variables with ids from 100.
 fn variables(n: u64) -> impl Iterator<Item = Def> {
     (0..n).map(|v| Def::object(100 + v, ObjectKind::Variable))
-}
-
-/// Appends an event of `task` at `loc`; timestamps count the events from 1.
-fn ev(t: &mut Trace, task: TaskId, loc: LocId, kind: EventKind) {
-    let ts = t.events.len() as u64 + 1;
-    t.events.push(Event {
-        task,
-        ts,
-        loc: Some(loc),
-        kind,
-    });
 }
 
 #[test]

@@ -2,22 +2,14 @@
 //! the findings: when a task turns up that the analysis could not foresee, it starts over
 //! without dropping ([`Stats::restarted`](hb_analyzer::Stats)).
 
+mod common;
+
+use common::ev;
 use hb_analyzer::{analyze, analyze_path, Analysis, Options};
-use hb_format::{Def, Event, EventKind, Header, LocId, ObjectId, ObjectKind, TaskId, Trace, TraceWriter};
+use hb_format::{Def, Event, EventKind, Header, LocId, ObjectId, ObjectKind, Trace, TraceWriter};
 
 const X: ObjectId = 1;
 const M: ObjectId = 2;
-
-/// Appends an event of `task` at `loc`; timestamps count the events from 1.
-fn ev(t: &mut Trace, task: TaskId, loc: LocId, kind: EventKind) {
-    let ts = t.events.len() as u64 + 1;
-    t.events.push(Event {
-        task,
-        ts,
-        loc: Some(loc),
-        kind,
-    });
-}
 
 /// A trace with root task T0 and the given task definitions: T0 writes `x` at line 1, then
 /// locks and unlocks its own mutex 5,000 times (so every record of its accesses before is
