@@ -506,6 +506,13 @@ impl Hot {
     fn kind(self) -> AccessKind {
         KINDS[(self.step_kind & 7) as usize]
     }
+
+    /// Whether the record is at or below `floor` (see [`Floor`]): no access still to come
+    /// can race with it.
+    #[inline(always)]
+    fn dead(self, floor: &[u64]) -> bool {
+        self.step() <= floor.get(self.task as usize).copied().unwrap_or(0)
+    }
 }
 
 /// ...and the part needed only to report it.
@@ -775,7 +782,7 @@ impl VarSt {
                 return 0;
             }
             let t = h.task as usize;
-            if h.step() <= floor.get(t).copied().unwrap_or(0) {
+            if h.dead(floor) {
                 (self.hot0, self.cold0) = (rec, cold);
                 return 1;
             }
@@ -810,7 +817,7 @@ impl VarSt {
                 let same = h.loc == loc && h.step_kind & 7 == code;
                 let conflict = (conflicts >> (h.step_kind & 7)) & 1 != 0;
                 mask |= ((same | (unordered & conflict)) as u64) << k;
-                dead |= ((h.step() <= floor.get(t).copied().unwrap_or(0)) as u64) << k;
+                dead |= (h.dead(floor) as u64) << k;
             };
             mark(0, &vs.hot0);
             for (k, (h, _)) in vs.rest.iter().enumerate() {
@@ -888,11 +895,10 @@ impl VarSt {
     /// Removes the records below `floor` (see [`Floor`]), keeping the others in order;
     /// returns how many went.
     fn drop_dead(&mut self, floor: &[u64]) -> u64 {
-        let dead = |h: Hot| h.step() <= floor.get(h.task as usize).copied().unwrap_or(0);
-        if floor.is_empty() || !(0..self.len()).any(|i| dead(self.hot(i))) {
+        if floor.is_empty() || !(0..self.len()).any(|i| self.hot(i).dead(floor)) {
             return 0;
         }
-        self.retain(|_, h| !dead(h))
+        self.retain(|_, h| !h.dead(floor))
     }
 }
 
@@ -1992,13 +1998,11 @@ impl Engine {
                 self.check_floor(ix);
             }
             let t = &mut self.tasks[ix];
-            if t.ended {
-                // Ended tasks are not counted in the floor.
-                self.floor.break_it();
-            }
-            let t = &mut self.tasks[ix];
             if t.ended && !t.after_end_reported {
                 t.after_end_reported = true;
+                // Ended tasks are not counted in the floor (dropping stops for good at the
+                // first such event).
+                self.floor.break_it();
                 let name = self.symbols.task_name(ev.task);
                 self.diag(
                     Some(r),
@@ -3154,13 +3158,8 @@ mod tests {
         for ev in events {
             e.push(*ev);
         }
-        e.finish(Vec::new(), "t".into()).unwrap_or_else(|| {
-            let opts = Options {
-                prune_every: 0,
-                ..opts.clone()
-            };
-            analyze_with(defs, events, &opts, setup)
-        })
+        e.finish(Vec::new(), "t".into())
+            .unwrap_or_else(|| analyze_with(defs, events, &opts.without_dropping(), setup))
     }
 
     fn run(defs: &[Def], events: &[Event], plain: bool) -> String {

@@ -55,19 +55,11 @@ const PUMP_EVERY: usize = 4096;
 /// become [`Analysis::lost`].
 pub fn analyze(trace: &hb_format::Trace, opts: &Options) -> Analysis {
     analyze_once(trace, opts).unwrap_or_else(|| {
-        let mut a =
-            analyze_once(trace, &exact(opts)).expect("an analysis that drops no record never starts over");
+        let mut a = analyze_once(trace, &opts.without_dropping())
+            .expect("an analysis that drops no record never starts over");
         a.stats.restarted = true;
         a
     })
-}
-
-/// `opts` without dropping access records (see [`Options::prune_every`]).
-fn exact(opts: &Options) -> Options {
-    Options {
-        prune_every: 0,
-        ..opts.clone()
-    }
 }
 
 /// [`analyze`] once; `None` when it must start over without dropping records.
@@ -143,13 +135,17 @@ pub fn analyze_path(
         return Ok(a);
     }
     // Only a regular file can be read again if the analysis has to start over.
-    let first = if regular { opts.clone() } else { exact(opts) };
+    let first = if regular {
+        opts.clone()
+    } else {
+        opts.without_dropping()
+    };
     match analyze_path_once(path, input, total, &first, progress)? {
         Some(a) => Ok(a),
         None => {
             let file = File::open(path).map_err(|e| with_path(e.into()))?;
             let input = BufReader::with_capacity(1 << 16, file);
-            let mut a = analyze_path_once(path, input, total, &exact(opts), progress)?
+            let mut a = analyze_path_once(path, input, total, &opts.without_dropping(), progress)?
                 .expect("an analysis that drops no record never starts over");
             a.stats.restarted = true;
             Ok(a)

@@ -40,6 +40,17 @@ pub struct Options {
     pub prune_every: u64,
 }
 
+impl Options {
+    /// These options with [`Options::prune_every`] 0: an analysis that keeps every access
+    /// record, which never has to start over.
+    pub(crate) fn without_dropping(&self) -> Options {
+        Options {
+            prune_every: 0,
+            ..self.clone()
+        }
+    }
+}
+
 impl Default for Options {
     fn default() -> Self {
         Options {
